@@ -1,0 +1,281 @@
+"""Knowledge-base commands: init, ingest, search, status, reindex, docs ..., users ..."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
+from kotae.kb import find_kb_dir, init_kb, open_kb
+from kotae.retrieval import SearchResult
+
+docs_app = typer.Typer(help="List, show and remove documents.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and the groups they belong to (for --as).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(ingest)
+    app.command()(search)
+    app.command()(status)
+    app.command()(reindex)
+
+
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Where to create it.")] = None,
+    kb: KbOption = None,
+) -> None:
+    """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY."""
+    path = directory or find_kb_dir(kb)
+    with init_kb(path) as created:
+        console.print(f"knowledge base ready in {escape(str(created.path))}")
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
+    acl: Annotated[
+        list[str] | None,
+        typer.Option("--acl", help="Group allowed to read these documents (repeatable). "
+                     "Without --acl documents are public."),
+    ] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Remove documents whose files are gone.")
+    ] = False,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Ingest files and folders; unchanged files are skipped, changed ones replaced.
+
+    Example: kotae ingest ./規程集 --acl 総務部 --sync
+    """
+    groups = [g.strip() for a in (acl or []) for g in a.split(",") if g.strip()]
+    with open_kb(kb) as base:
+        show = sys.stderr.isatty() and not json_out
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[name]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not show,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("ingest", total=None, name="")
+
+            def progress(source: str, done: int) -> None:
+                bar.update(task, advance=1, name=Path(source.split("#")[0]).name[-40:])
+
+            report = base.ingest(paths, groups=groups, sync=sync, progress=progress)
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        for failure in report.failures:
+            err_console.print(
+                f"[red]failed[/red] {escape(failure.source)}: {failure.reason}: "
+                f"{escape(failure.message)}"
+            )
+        mb = report.bytes / 1e6
+        console.print(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"removed {report.removed}, failed {len(report.failures)}; "
+            f"{report.chunks} chunks, {mb:.1f} MB in {report.seconds:.1f} s"
+        )
+    if report.failures:
+        raise typer.Exit(1)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="The question or keywords.")],
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="Results.")] = 10,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Search as this user (see `kotae users`).")
+    ] = None,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="Search as a member of these groups (a,b).")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Administrator: search every document.")
+    ] = False,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Search the knowledge base. Without --as/--groups/--all only public documents are seen.
+
+    Example: kotae search "PCを紛失したときの連絡先" --as yamada
+    """
+    if sum(x is not None and x is not False for x in (as_user, groups, everything)) > 1:
+        fail("use only one of --as, --groups and --all")
+    group_list = [g.strip() for g in (groups or "").split(",") if g.strip()]
+    with open_kb(kb) as base:
+        access = base.access_for(user=as_user, groups=group_list, everything=everything)
+        results = base.search(query, k=k, access=access)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    if not results:
+        console.print("no results (見つかりませんでした)")
+        return
+    for r in results:
+        _print_result(r)
+
+
+def _print_result(r: SearchResult) -> None:
+    where = f" ({escape(r.location)})" if r.location else ""
+    console.print(
+        f"[bold]{r.rank}. {escape(r.title)}[/bold]{where}  [dim]score {r.score:.3f} · "
+        f"doc {r.document_id} · chunk {r.chunk_id}[/dim]"
+    )
+    console.print(f"   [cyan]{escape(r.source)}[/cyan]")
+    snippet = Text("   " + r.snippet)
+    for start, end in r.highlights:
+        snippet.stylize("bold yellow", start + 3, end + 3)
+    console.print(snippet)
+
+
+def status(json_out: JsonOption = False, kb: KbOption = None) -> None:
+    """Show counts, generations and the analyzer of the knowledge base."""
+    with open_kb(kb) as base:
+        info = base.status()
+    if json_out:
+        print_json(info)
+        return
+    lexical = info["lexical"]
+    console.print(f"knowledge base  {escape(info['path'])}")
+    console.print(f"documents       {info['documents']}")
+    console.print(f"chunks          {info['chunks']}")
+    console.print(f"generation      {info['generation']}")
+    console.print(f"lexical index   {lexical['chunks']} chunks, generation "
+                  f"{lexical['generation']}, {escape(lexical['analyzer'])}")
+    console.print(f"embedder        {info['embedder'] or 'none (lexical search only)'}")
+    if info["dense"]:
+        console.print(f"vector index    {info['dense']}")
+
+
+def reindex(
+    vectors: Annotated[
+        bool, typer.Option("--vectors", help="Embed chunks that have no vector yet.")
+    ] = False,
+    kb: KbOption = None,
+) -> None:
+    """Rebuild the lexical index from the catalog; with --vectors, also embed chunks."""
+    with open_kb(kb) as base, base.write_lock():
+        base.rebuild_lexical()
+        if vectors:
+            if not base.dense_enabled:
+                fail("no embedder configured: set [embedder] in kotae.toml first")
+            n = base.dense.embed_missing()
+            console.print(f"embedded {n} chunks")
+        console.print("reindexed")
+
+
+@docs_app.command("list")
+def docs_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
+    """List documents with their sources, groups and chunk counts."""
+    with open_kb(kb) as base:
+        docs = base.documents()
+    if json_out:
+        print_json([
+            {"id": d.id, "source": d.source, "title": d.title, "format": d.format,
+             "groups": list(d.groups), "public": d.public, "chunks": d.chunk_count,
+             "version": d.version, "updated_at": d.updated_at, "content_hash": d.content_hash}
+            for d in docs
+        ])
+        return
+    table = Table("id", "title", "format", "groups", "chunks", "source")
+    for d in docs:
+        table.add_row(str(d.id), escape(d.title), d.format, escape(",".join(d.groups) or "public"),
+                      str(d.chunk_count), escape(d.source))
+    console.print(table)
+
+
+@docs_app.command("show")
+def docs_show(
+    doc_id: Annotated[int, typer.Argument(help="Document id (see `kotae docs list`).")],
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Show one document and its chunks."""
+    with open_kb(kb) as base:
+        doc = base.catalog.document(doc_id)
+        if doc is None:
+            fail(f"no document with id {doc_id}")
+        chunks = list(base.catalog.chunks_of([doc_id]))
+    if json_out:
+        print_json({
+            "id": doc.id, "source": doc.source, "title": doc.title, "format": doc.format,
+            "groups": list(doc.groups), "version": doc.version, "metadata": doc.metadata,
+            "chunks": [{"id": c.id, "ordinal": c.ordinal, "text": c.text,
+                        "heading_path": list(c.heading_path), "page": c.page, "slide": c.slide,
+                        "sheet": c.sheet, "start": c.start, "end": c.end} for c in chunks],
+        })
+        return
+    console.print(f"[bold]{escape(doc.title)}[/bold]  ({doc.format}, v{doc.version}, "
+                  f"{escape(','.join(doc.groups) or 'public')})")
+    console.print(f"source {escape(doc.source)}")
+    for c in chunks:
+        loc = " > ".join(c.heading_path)
+        console.print(f"[dim]-- chunk {c.id} #{c.ordinal} {escape(loc)}[/dim]")
+        console.print(escape(c.text))
+
+
+@docs_app.command("remove")
+def docs_remove(
+    targets: Annotated[list[str], typer.Argument(help="Document ids or source paths.")],
+    kb: KbOption = None,
+) -> None:
+    """Remove documents (by id or by source path) from the knowledge base."""
+    with open_kb(kb) as base:
+        ids = []
+        for target in targets:
+            if target.isdigit():
+                ids.append(int(target))
+                continue
+            doc = base.catalog.document_by_source(str(Path(target).resolve()))
+            if doc is None:
+                fail(f"no document with id or source {target!r}")
+            ids.append(doc.id)
+        removed = base.remove_documents(ids)
+    if removed < len(ids):
+        fail(f"removed {removed} of {len(ids)}: some ids do not exist")
+    console.print(f"removed {removed} document(s)")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    groups: Annotated[str, typer.Option("--groups", help="Comma-separated groups.")] = "",
+    kb: KbOption = None,
+) -> None:
+    """Add a user, or replace the groups of an existing one."""
+    group_list = [g.strip() for g in groups.split(",") if g.strip()]
+    with open_kb(kb) as base:
+        base.catalog.set_user(name, group_list)
+    console.print(f"user {escape(name)}: {escape(', '.join(group_list) or '(no groups)')}")
+
+
+@users_app.command("list")
+def users_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
+    """List users and their groups."""
+    with open_kb(kb) as base:
+        users = base.catalog.users()
+    if json_out:
+        print_json([{"name": n, "groups": list(g)} for n, g in users])
+        return
+    for name, groups in users:
+        console.print(f"{escape(name)}\t{escape(', '.join(groups))}")
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument()], kb: KbOption = None) -> None:
+    """Remove a user."""
+    with open_kb(kb) as base:
+        if not base.catalog.remove_user(name):
+            fail(f"no user {name!r}")
+    console.print(f"removed user {escape(name)}")

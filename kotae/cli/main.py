@@ -1,0 +1,62 @@
+"""The ``kotae`` command: a thin layer over the library.
+
+Errors are one line on stderr and exit code 2; ``ingest`` exits 1 when some files failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from kotae.cli import bench, kb_commands
+from kotae.cli.common import KbOption, console, fail
+from kotae.errors import KotaeError
+
+app = typer.Typer(
+    name="kotae",
+    help="kotae (答え): Japanese-first search and answers over your documents.\n\n"
+    "Examples:\n\n"
+    "  kotae init ./kb\n\n"
+    "  kotae ingest ./docs --kb ./kb\n\n"
+    '  kotae search "出張の宿泊費の上限" --kb ./kb',
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+kb_commands.register(app)
+app.add_typer(kb_commands.docs_app, name="docs")
+app.add_typer(kb_commands.users_app, name="users")
+app.add_typer(bench.bench_app, name="bench")
+
+
+@app.command()
+def version(kb: KbOption = None) -> None:
+    """Print kotae's version."""
+    from importlib.metadata import version as dist_version
+
+    console.print(f"kotae {dist_version('kotae')}")
+
+
+def main(argv: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except KotaeError as exc:
+        fail(str(exc))
+    except (typer.Exit, SystemExit) as exc:
+        code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Abort:
+        fail("aborted", code=130)
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            fail(exc.format_message())
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

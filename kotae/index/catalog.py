@@ -1,0 +1,419 @@
+"""The SQLite catalog: the source of truth of a knowledge base.
+
+Documents, their chunks, ACLs, users and groups live here; the lexical and vector indexes
+are derived from it. Every write transaction bumps the catalog *generation* and records
+which documents it touched in ``changes``, so a derived index that remembers the
+generation it was built from can catch up by replaying the changed documents.
+
+A document is replaced in one transaction (old chunks deleted, new chunks inserted with
+new ids), so after a crash at any point every document is either fully old or fully new.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kotae.documents.model import Chunk
+from kotae.errors import KnowledgeBaseError
+
+PUBLIC = "__public__"  # the ACL term every reader may see
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            format TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            generation INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE document_acl (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            grp TEXT NOT NULL,
+            PRIMARY KEY (document_id, grp)
+        ) WITHOUT ROWID;
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            heading_path TEXT NOT NULL DEFAULT '[]',
+            page INTEGER,
+            slide INTEGER,
+            sheet TEXT,
+            start_char INTEGER NOT NULL,
+            end_char INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_by_document ON chunks(document_id, ordinal);
+        CREATE TABLE chunk_vectors (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE TABLE changes (
+            generation INTEGER NOT NULL,
+            document_id INTEGER NOT NULL
+        );
+        CREATE INDEX changes_by_generation ON changes(generation);
+        CREATE TABLE users (name TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+        CREATE TABLE user_groups (
+            user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+            grp TEXT NOT NULL,
+            PRIMARY KEY (user, grp)
+        ) WITHOUT ROWID;
+        INSERT INTO meta (key, value) VALUES ('generation', '0');
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    id: int
+    source: str
+    title: str
+    format: str
+    content_hash: str
+    size_bytes: int
+    version: int
+    generation: int
+    created_at: str
+    updated_at: str
+    groups: tuple[str, ...]  # empty = public
+    chunk_count: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def public(self) -> bool:
+        return not self.groups
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    id: int
+    document_id: int
+    ordinal: int
+    text: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    slide: int | None
+    sheet: str | None
+    start: int
+    end: int
+    title: str
+    source: str
+    groups: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class NewDocument:
+    """Everything needed to write one document version into the catalog."""
+
+    source: str
+    title: str
+    format: str
+    content_hash: str
+    size_bytes: int
+    groups: tuple[str, ...]
+    chunks: Sequence[Chunk]
+    metadata: dict[str, str] = field(default_factory=dict)
+    vectors: Sequence[bytes] | None = None  # one float32 blob per chunk
+    vector_model: str = ""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the catalog with the settings kotae relies on (WAL, foreign keys)."""
+    con = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("PRAGMA foreign_keys=ON")
+    con.execute("PRAGMA busy_timeout=30000")
+    return con
+
+
+def migrate(con: sqlite3.Connection) -> list[str]:
+    """Apply the named migrations not yet applied; return their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+    )
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations")}
+    known = {name for name, _ in MIGRATIONS}
+    if done - known:
+        raise KnowledgeBaseError(
+            f"this knowledge base has migrations unknown to this kotae ({sorted(done - known)}): "
+            "upgrade kotae"
+        )
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+class Catalog:
+    """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con = connect(path)
+        migrate(self.con)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- generation and changes -------------------------------------------------------
+    def generation(self) -> int:
+        row = self.con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0])
+
+    def changed_since(self, generation: int) -> list[int]:
+        """Ids of documents touched by transactions after ``generation``."""
+        rows = self.con.execute(
+            "SELECT DISTINCT document_id FROM changes WHERE generation > ?", (generation,)
+        )
+        return [r[0] for r in rows]
+
+    def oldest_change(self) -> int:
+        row = self.con.execute("SELECT MIN(generation) FROM changes").fetchone()
+        return int(row[0]) if row[0] is not None else self.generation() + 1
+
+    def prune_changes(self, up_to: int) -> None:
+        """Forget changes every derived index has already applied."""
+        self.con.execute("DELETE FROM changes WHERE generation <= ?", (up_to,))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # -- writes -----------------------------------------------------------------------
+    def write_documents(
+        self, new: Sequence[NewDocument], remove_ids: Iterable[int] = ()
+    ) -> tuple[int, list[tuple[int, list[int]]]]:
+        """Insert/replace ``new`` and delete ``remove_ids`` in ONE transaction.
+
+        Returns the new generation and, per written document (same order), its id and the
+        ids of its chunks in ordinal order.
+        """
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            generation = self.generation() + 1
+            con.execute("UPDATE meta SET value=? WHERE key='generation'", (str(generation),))
+            ids = [self._write_one(doc, generation) for doc in new]
+            for doc_id in remove_ids:
+                con.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+                con.execute("INSERT INTO changes VALUES (?, ?)", (generation, doc_id))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return generation, ids
+
+    def _write_one(self, doc: NewDocument, generation: int) -> tuple[int, list[int]]:
+        con = self.con
+        now = _now()
+        row = con.execute("SELECT id, version FROM documents WHERE source=?", (doc.source,))
+        old = row.fetchone()
+        meta = json.dumps(doc.metadata, ensure_ascii=False)
+        if old is None:
+            cur = con.execute(
+                "INSERT INTO documents (source, title, format, content_hash, size_bytes, "
+                "version, generation, created_at, updated_at, metadata) "
+                "VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (doc.source, doc.title, doc.format, doc.content_hash, doc.size_bytes,
+                 generation, now, now, meta),
+            )
+            doc_id = int(cur.lastrowid or 0)
+        else:
+            doc_id = int(old[0])
+            con.execute("DELETE FROM chunks WHERE document_id=?", (doc_id,))
+            con.execute("DELETE FROM document_acl WHERE document_id=?", (doc_id,))
+            con.execute(
+                "UPDATE documents SET title=?, format=?, content_hash=?, size_bytes=?, "
+                "version=version+1, generation=?, updated_at=?, metadata=? WHERE id=?",
+                (doc.title, doc.format, doc.content_hash, doc.size_bytes, generation, now,
+                 meta, doc_id),
+            )
+        con.executemany(
+            "INSERT INTO document_acl VALUES (?, ?)", [(doc_id, g) for g in sorted(set(doc.groups))]
+        )
+        chunk_ids = self._insert_chunks(doc_id, doc)
+        con.execute("INSERT INTO changes VALUES (?, ?)", (generation, doc_id))
+        return doc_id, chunk_ids
+
+    def _insert_chunks(self, doc_id: int, doc: NewDocument) -> list[int]:
+        con = self.con
+        ids: list[int] = []
+        for i, chunk in enumerate(doc.chunks):
+            cur = con.execute(
+                "INSERT INTO chunks (document_id, ordinal, text, heading_path, page, slide, "
+                "sheet, start_char, end_char) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc_id, chunk.ordinal, chunk.text,
+                 json.dumps(list(chunk.heading_path), ensure_ascii=False),
+                 chunk.page, chunk.slide, chunk.sheet, chunk.start, chunk.end),
+            )
+            ids.append(int(cur.lastrowid or 0))
+            if doc.vectors is not None:
+                con.execute(
+                    "INSERT INTO chunk_vectors VALUES (?, ?, ?)",
+                    (cur.lastrowid, doc.vector_model, doc.vectors[i]),
+                )
+        return ids
+
+    # -- reads ------------------------------------------------------------------------
+    _DOC_SELECT = (
+        "SELECT d.id, d.source, d.title, d.format, d.content_hash, d.size_bytes, d.version, "
+        "d.generation, d.created_at, d.updated_at, "
+        "(SELECT group_concat(grp, char(31)) FROM document_acl a WHERE a.document_id=d.id), "
+        "(SELECT COUNT(*) FROM chunks c WHERE c.document_id=d.id), d.metadata FROM documents d"
+    )
+
+    @staticmethod
+    def _doc(row: tuple[object, ...]) -> DocumentRow:
+        groups = tuple(sorted(str(row[10]).split("\x1f"))) if row[10] else ()
+        return DocumentRow(
+            int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), int(row[5]),  # type: ignore[call-overload]
+            int(row[6]), int(row[7]), str(row[8]), str(row[9]), groups, int(row[11]),  # type: ignore[call-overload]
+            json.loads(str(row[12])),
+        )
+
+    def documents(self) -> list[DocumentRow]:
+        return [self._doc(r) for r in self.con.execute(self._DOC_SELECT + " ORDER BY d.id")]
+
+    def document(self, doc_id: int) -> DocumentRow | None:
+        row = self.con.execute(self._DOC_SELECT + " WHERE d.id=?", (doc_id,)).fetchone()
+        return None if row is None else self._doc(row)
+
+    def document_by_source(self, source: str) -> DocumentRow | None:
+        row = self.con.execute(self._DOC_SELECT + " WHERE d.source=?", (source,)).fetchone()
+        return None if row is None else self._doc(row)
+
+    def fingerprints(self, prefix: str = "") -> dict[str, tuple[int, str, tuple[str, ...]]]:
+        """source -> (id, content hash, groups) for documents whose source starts with prefix."""
+        rows = self.con.execute(
+            "SELECT d.id, d.source, d.content_hash, (SELECT group_concat(grp, char(31)) "
+            "FROM document_acl a WHERE a.document_id=d.id) FROM documents d "
+            "WHERE substr(d.source, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        return {
+            str(r[1]): (int(r[0]), str(r[2]), tuple(sorted(r[3].split("\x1f"))) if r[3] else ())
+            for r in rows
+        }
+
+    _CHUNK_SELECT = (
+        "SELECT c.id, c.document_id, c.ordinal, c.text, c.heading_path, c.page, c.slide, "
+        "c.sheet, c.start_char, c.end_char, d.title, d.source, "
+        "(SELECT group_concat(grp, char(31)) FROM document_acl a WHERE a.document_id=d.id) "
+        "FROM chunks c JOIN documents d ON d.id = c.document_id"
+    )
+
+    @staticmethod
+    def _chunk(r: tuple[object, ...]) -> ChunkRow:
+        groups = tuple(sorted(str(r[12]).split("\x1f"))) if r[12] else ()
+        return ChunkRow(
+            int(r[0]), int(r[1]), int(r[2]), str(r[3]), tuple(json.loads(str(r[4]))),  # type: ignore[call-overload]
+            r[5], r[6], r[7], int(r[8]), int(r[9]), str(r[10]), str(r[11]), groups,  # type: ignore[arg-type,call-overload]
+        )
+
+    def chunks_of(self, doc_ids: Sequence[int]) -> Iterator[ChunkRow]:
+        for start in range(0, len(doc_ids), 500):
+            part = list(doc_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            yield from (
+                self._chunk(r)
+                for r in self.con.execute(
+                    f"{self._CHUNK_SELECT} WHERE c.document_id IN ({marks}) "
+                    "ORDER BY c.document_id, c.ordinal",
+                    part,
+                )
+            )
+
+    def all_chunks(self) -> Iterator[ChunkRow]:
+        yield from (self._chunk(r) for r in self.con.execute(self._CHUNK_SELECT))
+
+    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for r in self.con.execute(f"{self._CHUNK_SELECT} WHERE c.id IN ({marks})", part):
+                row = self._chunk(r)
+                out[row.id] = row
+        return out
+
+    def counts(self) -> dict[str, int]:
+        one = self.con.execute
+        return {
+            "documents": int(one("SELECT COUNT(*) FROM documents").fetchone()[0]),
+            "chunks": int(one("SELECT COUNT(*) FROM chunks").fetchone()[0]),
+            "vectors": int(one("SELECT COUNT(*) FROM chunk_vectors").fetchone()[0]),
+            "users": int(one("SELECT COUNT(*) FROM users").fetchone()[0]),
+        }
+
+    # -- users and groups -------------------------------------------------------------
+    def set_user(self, name: str, groups: Iterable[str]) -> None:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (name, _now()))
+            con.execute("DELETE FROM user_groups WHERE user=?", (name,))
+            con.executemany(
+                "INSERT INTO user_groups VALUES (?, ?)", [(name, g) for g in sorted(set(groups))]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def remove_user(self, name: str) -> bool:
+        return self.con.execute("DELETE FROM users WHERE name=?", (name,)).rowcount > 0
+
+    def user_groups(self, name: str) -> tuple[str, ...] | None:
+        if self.con.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone() is None:
+            return None
+        rows = self.con.execute("SELECT grp FROM user_groups WHERE user=? ORDER BY grp", (name,))
+        return tuple(r[0] for r in rows)
+
+    def users(self) -> list[tuple[str, tuple[str, ...]]]:
+        names = [r[0] for r in self.con.execute("SELECT name FROM users ORDER BY name")]
+        return [(n, self.user_groups(n) or ()) for n in names]
+
+    def vectors(self) -> Iterator[tuple[int, str, bytes]]:
+        yield from self.con.execute("SELECT chunk_id, model, vector FROM chunk_vectors")

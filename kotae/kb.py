@@ -1,0 +1,262 @@
+"""A knowledge base: one directory with the SQLite catalog and the indexes derived from it.
+
+    KB_DIR/
+      kotae.toml        settings (see kotae.config)
+      kotae.db          the catalog: documents, chunks, ACLs, users, vectors (source of truth)
+      index/lexical/    tantivy BM25 index + index.json (generation, analyzer)
+      index/vectors/    vector index + meta (generation, embedder), only with an embedder
+      write.lock        held by the one process writing at a time
+
+On open, a derived index whose generation lags the catalog catches up by re-indexing the
+documents changed since; one built with another analyzer, or lost, is rebuilt.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
+from kotae.errors import IndexMismatchError, KnowledgeBaseError, QueryError
+from kotae.index.catalog import PUBLIC, Catalog, ChunkRow, DocumentRow
+from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
+from kotae.text.tokenize import Tokenizer, default_tokenizer
+
+DB_FILE = "kotae.db"
+ENV_KB = "KOTAE_KB"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who is reading: ``groups=None`` reads everything (local administrator)."""
+
+    groups: frozenset[str] | None
+    user: str | None = None
+
+    @classmethod
+    def everything(cls) -> Access:
+        return cls(None)
+
+    @classmethod
+    def public(cls) -> Access:
+        return cls(frozenset())
+
+    def acl_terms(self) -> list[str] | None:
+        if self.groups is None:
+            return None
+        return [PUBLIC, *sorted(self.groups)]
+
+    def can_read(self, groups: Sequence[str]) -> bool:
+        return self.groups is None or not groups or bool(self.groups.intersection(groups))
+
+
+def find_kb_dir(explicit: str | Path | None = None) -> Path:
+    """``--kb DIR``, else ``$KOTAE_KB``, else the current directory."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_KB)
+    return Path(env) if env else Path.cwd()
+
+
+def index_text(title: str, heading_path: Sequence[str], text: str) -> str:
+    """What the lexical index sees of a chunk: its title and headings lead its text."""
+    head = " / ".join(h for h in heading_path if h and h != title)
+    return f"{title}\n{head}\n{text}" if head else f"{title}\n{text}"
+
+
+def acl_terms_of(groups: Sequence[str]) -> tuple[str, ...]:
+    return tuple(groups) if groups else (PUBLIC,)
+
+
+class KnowledgeBase:
+    """Open with :func:`open_kb` or create with :func:`init_kb`."""
+
+    def __init__(self, path: Path, settings: Settings | None = None, *, sync: bool = True):
+        self.path = path
+        if not (path / DB_FILE).exists():
+            raise KnowledgeBaseError(
+                f"no knowledge base in {path}: create one with `kotae init {path}` "
+                "or point to one with --kb DIR / KOTAE_KB"
+            )
+        self.settings = settings or load_settings(path / CONFIG_FILE)
+        self.catalog = Catalog(path / DB_FILE)
+        self.tokenizer: Tokenizer = default_tokenizer()
+        self._lexical: LexicalIndex | None = None
+        self._dense: Any = None  # kotae.dense.DenseIndex, created on first use
+        if sync:
+            self.sync_indexes()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def close(self) -> None:
+        if self._lexical is not None:
+            self._lexical.rollback()
+        self.catalog.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time per knowledge base (an advisory file lock)."""
+        handle: IO[str] = open(self.path / "write.lock", "a")  # noqa: SIM115
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise KnowledgeBaseError(
+                    f"another kotae process is writing to {self.path}; try again when it ends"
+                ) from None
+            yield
+        finally:
+            handle.close()
+
+    # -- derived indexes --------------------------------------------------------------
+    @property
+    def lexical_dir(self) -> Path:
+        return self.path / "index" / "lexical"
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            try:
+                self._lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)
+            except IndexMismatchError:
+                self.sync_indexes()
+                assert self._lexical is not None
+        return self._lexical
+
+    @property
+    def analyzer_id(self) -> str:
+        return f"{self.tokenizer.name}/{self.tokenizer.version}"
+
+    def field_weights(self) -> FieldWeights:
+        r = self.settings.retrieval
+        return FieldWeights(r.words_weight, r.grams_weight, r.pairs_weight)
+
+    def sync_indexes(self) -> None:
+        """Bring every derived index up to the catalog generation (catch up or rebuild)."""
+        target = self.catalog.generation()
+        try:
+            lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)
+        except IndexMismatchError:
+            lexical = None
+        if lexical is None or lexical.generation > target or (
+            lexical.generation < target and self.catalog.oldest_change() > lexical.generation + 1
+        ):
+            lexical = self._rebuild_lexical(target)
+        elif lexical.generation < target:
+            changed = self.catalog.changed_since(lexical.generation)
+            lexical.delete_documents(changed)
+            lexical.add_chunks(self.indexed_chunks(self.catalog.chunks_of(changed)))
+            lexical.commit(target)
+        self._lexical = lexical
+        self.catalog.prune_changes(target)
+        if self.dense_enabled:
+            self.dense.sync(target)
+
+    def rebuild_lexical(self) -> None:
+        """Rebuild the lexical index from the catalog (the caller holds the write lock)."""
+        if self._lexical is not None:
+            self._lexical.rollback()
+        self._lexical = self._rebuild_lexical(self.catalog.generation())
+
+    def _rebuild_lexical(self, target: int) -> LexicalIndex:
+        LexicalIndex.destroy(self.lexical_dir)
+        lexical = LexicalIndex(self.lexical_dir, self.analyzer_id, create=True)
+        lexical.add_chunks(self.indexed_chunks(self.catalog.all_chunks()))
+        lexical.commit(target)
+        return lexical
+
+    def indexed_chunks(self, rows: Iterator[ChunkRow]) -> Iterator[IndexedChunk]:
+        for row in rows:
+            terms = self.tokenizer.analyze(index_text(row.title, row.heading_path, row.text))
+            yield IndexedChunk(row.id, row.document_id, acl_terms_of(row.groups), terms)
+
+    @property
+    def dense_enabled(self) -> bool:
+        return bool(self.settings.embedder.backend) and self.settings.retrieval.mode != "lexical"
+
+    @property
+    def dense(self) -> Any:
+        if self._dense is None:
+            from kotae.dense import DenseIndex
+
+            self._dense = DenseIndex(self)
+        return self._dense
+
+    # -- access -----------------------------------------------------------------------
+    def access_for(
+        self, user: str | None = None, groups: Sequence[str] | None = None, everything: bool = False
+    ) -> Access:
+        if everything:
+            return Access.everything()
+        if user is not None:
+            user_groups = self.catalog.user_groups(user)
+            if user_groups is None:
+                raise QueryError(f"unknown user {user!r}: add it with `kotae users add {user}`")
+            return Access(frozenset(user_groups) | {f"user:{user}"}, user)
+        return Access(frozenset(groups or ()))
+
+    # -- operations (thin wrappers over the modules that do the work) -----------------
+    def search(self, query: str, k: int = 10, access: Access | None = None) -> list[Any]:
+        from kotae.retrieval import search
+
+        return search(self, query, k=k, access=access or Access.public())
+
+    def ingest(self, paths: Sequence[Path], **kwargs: Any) -> Any:
+        from kotae.ingest import ingest_paths
+
+        return ingest_paths(self, paths, **kwargs)
+
+    def documents(self) -> list[DocumentRow]:
+        return self.catalog.documents()
+
+    def remove_documents(self, doc_ids: Sequence[int]) -> int:
+        """Delete documents from the catalog and every index; returns how many existed."""
+        existing = [d for d in doc_ids if self.catalog.document(d) is not None]
+        if not existing:
+            return 0
+        with self.write_lock():
+            generation, _ = self.catalog.write_documents([], remove_ids=existing)
+            self.lexical.delete_documents(existing)
+            self.lexical.commit(generation)
+            if self.dense_enabled:
+                self.dense.sync(generation)
+        return len(existing)
+
+    def status(self) -> dict[str, Any]:
+        counts = self.catalog.counts()
+        return {
+            "path": str(self.path),
+            **counts,
+            "generation": self.catalog.generation(),
+            "lexical": {
+                "analyzer": self.analyzer_id,
+                "generation": self.lexical.generation,
+                "chunks": self.lexical.num_chunks(),
+            },
+            "embedder": self.settings.embedder.backend or None,
+            "dense": self.dense.status() if self.dense_enabled else None,
+        }
+
+
+def init_kb(path: Path) -> KnowledgeBase:
+    """Create a knowledge base in ``path`` (an existing one is opened, not overwritten)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / CONFIG_FILE).exists():
+        (path / CONFIG_FILE).write_text(DEFAULT_TOML, "utf-8")
+    Catalog(path / DB_FILE).close()
+    return KnowledgeBase(path)
+
+
+def open_kb(path: str | Path | None = None, settings: Settings | None = None) -> KnowledgeBase:
+    """Open the knowledge base at ``path`` (or ``$KOTAE_KB``, or the current directory)."""
+    return KnowledgeBase(find_kb_dir(path), settings)

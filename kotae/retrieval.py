@@ -1,0 +1,186 @@
+"""Query -> ranked, ACL-filtered chunks: lexical BM25, dense vectors, fusion, reranking.
+
+The ACL is applied inside each retriever (a filter clause in tantivy, a mask in the vector
+search), never by dropping results from a truncated top-k: a reader who can see k
+matching chunks always gets k.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kotae.errors import QueryError
+from kotae.index.catalog import ChunkRow
+from kotae.text.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from kotae.kb import Access, KnowledgeBase
+
+SNIPPET_CHARS = 160
+MAX_QUERY_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One retrieved chunk, with what a citation needs."""
+
+    rank: int
+    score: float
+    document_id: int
+    chunk_id: int
+    title: str
+    source: str
+    text: str
+    snippet: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # offsets in snippet
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    slide: int | None = None
+    sheet: str | None = None
+    start: int = 0
+    end: int = 0
+
+    @property
+    def location(self) -> str:
+        """Human-readable place in the document: page / slide / sheet and headings."""
+        parts = []
+        if self.page is not None:
+            parts.append(f"p.{self.page}")
+        if self.slide is not None:
+            parts.append(f"slide {self.slide}")
+        if self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.heading_path:
+            parts.append(" > ".join(self.heading_path))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["location"] = self.location
+        data["heading_path"] = list(self.heading_path)
+        data["highlights"] = [list(h) for h in self.highlights]
+        return data
+
+
+def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[SearchResult]:
+    """The top ``k`` chunks ``access`` may read, best first."""
+    query = normalize_text(query)
+    if not query:
+        raise QueryError("empty query: type some words to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(query)} chars, at most {MAX_QUERY_CHARS})")
+    if k < 1:
+        raise QueryError("k must be at least 1")
+    ranked = rank_chunks(kb, query, max(k, kb.settings.retrieval.candidates), access)
+    if kb.settings.reranker.backend and ranked:
+        ranked = _rerank(kb, query, ranked)
+    top = ranked[:k]
+    rows = kb.catalog.chunks_by_id([cid for cid, _ in top])
+    terms = query_surfaces(query)
+    results = []
+    for rank, (chunk_id, score) in enumerate(top, 1):
+        row = rows.get(chunk_id)
+        if row is None:  # removed between the index read and the catalog read
+            continue
+        results.append(_result(rank, score, row, terms))
+    return results
+
+
+def rank_chunks(
+    kb: KnowledgeBase, query: str, limit: int, access: Access
+) -> list[tuple[int, float]]:
+    """(chunk id, score) best first from the configured retrievers, fused."""
+    settings = kb.settings.retrieval
+    lexical: list[tuple[int, float]] = []
+    if settings.mode != "dense" or not kb.dense_enabled:
+        terms = kb.tokenizer.analyze(query)
+        lexical = kb.lexical.search(terms, limit, kb.field_weights(), access.acl_terms())
+    if not kb.dense_enabled:
+        return lexical
+    dense = kb.dense.search(query, limit, access)
+    if settings.mode == "dense":
+        return dense
+    from kotae.index.fusion import reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion(
+        [[c for c, _ in lexical], [c for c, _ in dense]],
+        weights=[settings.lexical_weight, settings.dense_weight],
+        k=settings.rrf_k,
+    )
+    return fused[:limit]
+
+
+def _rerank(
+    kb: KnowledgeBase, query: str, ranked: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    from kotae.backends.rerankers import create_reranker
+
+    n = kb.settings.retrieval.rerank_candidates
+    head = ranked[:n]
+    rows = kb.catalog.chunks_by_id([c for c, _ in head])
+    ids = [c for c, _ in head if c in rows]
+    reranker = create_reranker(kb.settings.reranker.backend, kb.settings.reranker.options())
+    scores = reranker.rerank(query, [rows[c].text for c in ids])
+    order = sorted(zip(ids, (float(s) for s in scores), strict=True), key=lambda x: -x[1])
+    return order + ranked[n:]
+
+
+_QUERY_PIECE = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u30fc]+")
+_PARTICLES = set("はがをにでとのもへやかよねな")
+
+
+def query_surfaces(query: str) -> list[str]:
+    """Pieces of the query worth highlighting: words, and kanji/kana runs cut at particles."""
+    pieces: set[str] = set()
+    for piece in _QUERY_PIECE.findall(query):
+        if piece.isascii():
+            if len(piece) > 1:
+                pieces.add(piece.lower())
+            continue
+        for part in re.split(f"[{''.join(_PARTICLES)}]", piece):
+            if len(part) >= 2:
+                pieces.add(part)
+    return sorted(pieces, key=len, reverse=True)
+
+
+def highlight(text: str, pieces: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """A window of ``text`` around the densest match and the match offsets inside it."""
+    if not pieces:
+        return text[:SNIPPET_CHARS], []
+    pattern = re.compile("|".join(re.escape(p) for p in pieces), re.IGNORECASE)
+    matches = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    if not matches:
+        return text[:SNIPPET_CHARS], []
+    best_start, best_count = 0, -1
+    for start, _ in matches:
+        count = sum(1 for s, _ in matches if start <= s < start + SNIPPET_CHARS)
+        if count > best_count:
+            best_start, best_count = start, count
+    begin = max(0, min(best_start - SNIPPET_CHARS // 4, len(text) - SNIPPET_CHARS))
+    end = begin + SNIPPET_CHARS
+    snippet = text[begin:end]
+    spans = [(s - begin, e - begin) for s, e in matches if s >= begin and e <= end]
+    return snippet, spans
+
+
+def _result(rank: int, score: float, row: ChunkRow, pieces: list[str]) -> SearchResult:
+    snippet, spans = highlight(row.text.replace("\n", " "), pieces)
+    return SearchResult(
+        rank=rank,
+        score=round(score, 4),
+        document_id=row.document_id,
+        chunk_id=row.id,
+        title=row.title,
+        source=row.source,
+        text=row.text,
+        snippet=snippet,
+        highlights=spans,
+        heading_path=row.heading_path,
+        page=row.page,
+        slide=row.slide,
+        sheet=row.sheet,
+        start=row.start,
+        end=row.end,
+    )

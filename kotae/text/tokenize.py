@@ -1,0 +1,195 @@
+"""Tokenizers for the lexical index: Japanese morphemes, English stems, character bigrams.
+
+Japanese text has no spaces, so splitting on whitespace or ``\\w+`` sees a whole clause as
+one token. kotae analyzes every text into two token streams, indexed as two fields:
+
+- ``words``: SudachiPy morphemes (split mode A, the shortest units, ``normalized_form`` so that spelling
+  variants such as セキュリティ / セキュリティー meet) with particles, auxiliaries and
+  symbols dropped; Latin words are lower-cased, stop words dropped and Snowball-stemmed.
+  Text without any Japanese skips Sudachi and takes a fast regex path.
+- ``grams``: character n-grams, the language-agnostic fallback: overlapping bigrams of each
+  run of CJK / kana characters (a run of one character stays a unigram) and 4-grams inside
+  each Latin word. They recover what segmentation and stemming miss (unknown names,
+  compounds split differently in the question and the document, inflections, chemical and
+  product names).
+- ``pairs``: adjacent pairs of word terms, a cheap proximity signal (documents where the
+  question's words stand next to each other score higher).
+
+The analyzer name and version are recorded in the index; a query path that would analyze
+differently is refused (see ``kotae.index.lexical``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from kotae.text.normalize import normalize_text
+
+ANALYZER_NAME = "kotae-ja-en"
+ANALYZER_VERSION = "1"  # bump whenever the terms produced for a text change
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u31f0-\u31ff\u3005\u3006\u30fc"
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[._'][a-z0-9]+)*")
+_LATIN_ONLY = re.compile(r"^[a-z0-9][a-z0-9._']*$")
+
+# Lucene's English stop words (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET).
+ENGLISH_STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
+
+# Sudachi parts of speech that carry no content for retrieval.
+_DROPPED_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """Terms of one text for each lexical field."""
+
+    words: list[str]
+    grams: list[str]
+    pairs: list[str]
+
+
+FIELDS = ("words", "grams", "pairs")
+
+
+class Tokenizer(Protocol):
+    """Turns text into index terms. ``name`` and ``version`` are recorded in the index."""
+
+    name: str
+    version: str
+
+    def analyze(self, text: str) -> Analyzed:
+        """Return the terms of each lexical field for ``text``."""
+        ...
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def english_terms(text: str) -> list[str]:
+    """Lower-cased, stop-word-filtered, Snowball-stemmed Latin words of ``text``."""
+    words = [w for w in _LATIN_WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    return list(_stemmer().stemWords(words))
+
+
+def latin_ngrams(text: str, n: int = 4) -> list[str]:
+    """Character n-grams inside each non-stop Latin word; shorter words stay whole."""
+    grams: list[str] = []
+    for word in _LATIN_WORD.findall(text.lower()):
+        if word in ENGLISH_STOP_WORDS:
+            continue
+        if len(word) <= n:
+            grams.append(word)
+        else:
+            grams.extend(word[i : i + n] for i in range(len(word) - n + 1))
+    return grams
+
+
+def word_pairs(words: list[str]) -> list[str]:
+    """Adjacent word terms joined by ``_`` (``情報_セキュリティー``, ``rate_limit``)."""
+    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of every CJK/kana run; single characters stay unigrams."""
+    grams: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+@dataclass
+class _Sudachi:
+    tokenizer: Any
+    keep_pos: list[bool]
+
+
+class JapaneseEnglishTokenizer:
+    """The default analyzer: Sudachi morphemes + English stems + CJK bigrams."""
+
+    name = ANALYZER_NAME
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self.version = f"{ANALYZER_VERSION}/sudachi-{_sudachi_versions()}"
+
+    def _sudachi(self) -> _Sudachi:
+        state: _Sudachi | None = getattr(self._local, "state", None)
+        if state is None:
+            from sudachipy import Dictionary, SplitMode
+
+            dictionary = Dictionary(dict="core")
+            keep = []
+            pos_id = 0
+            while True:
+                try:
+                    pos = dictionary.pos_of(pos_id)
+                except (IndexError, ValueError, OverflowError):
+                    break
+                if pos is None:
+                    break
+                keep.append(pos[0] not in _DROPPED_POS)
+                pos_id += 1
+            state = _Sudachi(dictionary.tokenizer(SplitMode.A), keep)
+            self._local.state = state
+        return state
+
+    def japanese_terms(self, text: str) -> list[str]:
+        """Content morphemes of text that contains Japanese."""
+        sudachi = self._sudachi()
+        keep = sudachi.keep_pos
+        terms: list[str] = []
+        latin: list[str] = []
+        for morpheme in sudachi.tokenizer.tokenize(text):
+            if not keep[morpheme.part_of_speech_id()]:
+                continue
+            surface = morpheme.surface().lower()
+            if _LATIN_ONLY.match(surface):
+                latin.append(surface)
+            else:
+                terms.append(morpheme.normalized_form())
+        if latin:
+            terms.extend(english_terms(" ".join(latin)))
+        return terms
+
+    def analyze(self, text: str) -> Analyzed:
+        text = normalize_text(text)
+        if not _HAS_CJK.search(text):
+            words = english_terms(text)
+            return Analyzed(words, latin_ngrams(text), word_pairs(words))
+        # Sudachi refuses inputs over ~49 KB: analyze long texts line by line.
+        if len(text.encode("utf-8")) > 40_000:
+            words = [t for line in text.split("\n") for t in self.japanese_terms(line)]
+        else:
+            words = self.japanese_terms(text)
+        return Analyzed(words, cjk_bigrams(text) + latin_ngrams(text), word_pairs(words))
+
+
+def _sudachi_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{version('sudachipy')}+dict-{version('sudachidict-core')}"
+    except PackageNotFoundError:  # pragma: no cover - the core depends on both
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def default_tokenizer() -> JapaneseEnglishTokenizer:
+    """The process-wide default analyzer (Sudachi is loaded on first use)."""
+    return JapaneseEnglishTokenizer()
