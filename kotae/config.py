@@ -25,8 +25,8 @@ CONFIG_FILE = "kotae.toml"
 
 class ChunkingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_tokens: int = Field(384, ge=32, le=8192)
-    overlap_tokens: int = Field(48, ge=0, le=1024)
+    max_tokens: int = Field(default=512, ge=32, le=8192)
+    overlap_tokens: int = Field(default=48, ge=0, le=1024)
 
 
 class RetrievalSettings(BaseModel):
@@ -35,14 +35,15 @@ class RetrievalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["lexical", "dense", "hybrid"] = "hybrid"  # hybrid = lexical without embedder
-    words_weight: float = Field(1.0, ge=0)
-    grams_weight: float = Field(0.25, ge=0)
-    pairs_weight: float = Field(0.35, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)  # weights of the reciprocal rank fusion
-    dense_weight: float = Field(1.0, ge=0)
-    rrf_k: int = Field(60, ge=1)
-    candidates: int = Field(100, ge=1, le=10_000)  # per retriever, before fusion / rerank
-    rerank_candidates: int = Field(30, ge=1, le=1000)
+    words_weight: float = Field(default=1.0, ge=0)
+    grams_weight: float = Field(default=0.25, ge=0)
+    pairs_weight: float = Field(default=0.35, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)  # weights of the reciprocal rank fusion
+    dense_weight: float = Field(default=1.0, ge=0)
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=100, ge=1, le=10_000)  # per retriever, before fusion / rerank
+    rerank_candidates: int = Field(default=30, ge=1, le=1000)
+    vector_index: Literal["exact", "hnsw"] = "exact"  # hnsw needs kotae[ann]
 
 
 class BackendSettings(BaseModel):
@@ -59,10 +60,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KOTAE_", env_nested_delimiter="__", extra="forbid", toml_file=None
     )
-    chunking: ChunkingSettings = ChunkingSettings()
-    retrieval: RetrievalSettings = RetrievalSettings()
-    embedder: BackendSettings = BackendSettings()
-    reranker: BackendSettings = BackendSettings()
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    embedder: BackendSettings = Field(default_factory=BackendSettings)
+    reranker: BackendSettings = Field(default_factory=BackendSettings)
     query_log: bool = True
 
     @classmethod
@@ -106,7 +107,7 @@ DEFAULT_TOML = """\
 # KOTAE_<SECTION>__<KEY>, e.g. KOTAE_RETRIEVAL__CANDIDATES=200.
 
 [chunking]
-max_tokens = 384
+max_tokens = 512
 overlap_tokens = 48
 
 [retrieval]

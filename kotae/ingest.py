@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kotae.documents import SUPPORTED_EXTENSIONS, load_document
+from kotae.documents import load_document
 from kotae.documents.chunking import chunk_document
 from kotae.documents.model import Block, LoadedDocument
 from kotae.errors import DocumentError, EmptyDocumentError, KotaeError
 from kotae.index.catalog import NewDocument
 from kotae.index.lexical import IndexedChunk
 from kotae.kb import acl_terms_of, index_text
+from kotae.text.analysis import BatchAnalyzer
 from kotae.text.normalize import normalize_inline, normalize_text
+from kotae.text.tokenize import Analyzed
 
 if TYPE_CHECKING:
     from kotae.kb import KnowledgeBase
@@ -83,64 +85,101 @@ Progress = Callable[[str, int], None]  # (current source, bytes done)
 
 
 @dataclass(slots=True)
-class _Pending:
-    new: NewDocument
-    terms: list[Any]
-    replacing: bool
+class _Batch:
+    docs: list[tuple[NewDocument, bool]]  # (document, replaces an existing one)
+    terms: Any  # a pending result: .result() -> list[Analyzed], one per chunk in order
 
 
 class _Writer:
-    """Buffers prepared documents and writes them batch by batch."""
+    """Buffers prepared documents and writes them batch by batch.
+
+    Term analysis of batch N runs in worker processes while the caller loads and chunks
+    batch N+1; batches are written to the catalog (one transaction each) in order.
+    """
 
     def __init__(self, kb: KnowledgeBase, report: IngestReport) -> None:
         self.kb = kb
         self.report = report
-        self.pending: list[_Pending] = []
+        self.pending: list[tuple[NewDocument, bool]] = []
         self.pending_chunks = 0
+        self.inflight: _Batch | None = None
         self.last_commit = time.monotonic()
         self.generation = kb.catalog.generation()
         self.embedder = kb.dense.embedder if kb.dense_enabled else None
+        self.analyzer = BatchAnalyzer(kb.tokenizer)
 
     def add(self, new: NewDocument, replacing: bool) -> None:
-        texts = [index_text(new.title, c.heading_path, c.text) for c in new.chunks]
-        terms = [self.kb.tokenizer.analyze(t) for t in texts]
         if self.embedder is not None:
             vectors = self.embedder.embed([c.text for c in new.chunks], kind="passage")
             new.vectors = [v.astype("float32").tobytes() for v in vectors]
             new.vector_model = self.embedder.name
-        self.pending.append(_Pending(new, terms, replacing))
+        self.pending.append((new, replacing))
         self.pending_chunks += len(new.chunks)
         if self.pending_chunks >= BATCH_CHUNKS:
-            self.flush()
+            self._submit()
 
-    def flush(self, *, final: bool = False, remove_ids: Sequence[int] = ()) -> None:
-        if self.pending or remove_ids:
-            batch, self.pending, self.pending_chunks = self.pending, [], 0
-            generation, written = self.kb.catalog.write_documents(
-                [p.new for p in batch], remove_ids=remove_ids
-            )
-            self.generation = generation
-            lexical = self.kb.lexical
-            lexical.delete_documents(
-                [doc_id for (doc_id, _), p in zip(written, batch, strict=True) if p.replacing]
-            )
-            lexical.delete_documents(remove_ids)
-            lexical.add_chunks(self._indexed(batch, written))
-        now = time.monotonic()
-        if final or now - self.last_commit > COMMIT_SECONDS:
-            self.kb.lexical.commit(self.generation)
-            self.kb.catalog.prune_changes(self.generation)
-            if self.kb.dense_enabled:
-                self.kb.dense.sync(self.generation)
-            self.last_commit = now
+    def _submit(self) -> None:
+        docs, self.pending, self.pending_chunks = self.pending, [], 0
+        texts = [index_text(d.title, c.heading_path, c.text) for d, _ in docs for c in d.chunks]
+        batch = _Batch(docs, self.analyzer.submit(texts))
+        if self.inflight is not None:
+            self._write(self.inflight)
+        self.inflight = batch
 
+    def _write(self, batch: _Batch, remove_ids: Sequence[int] = ()) -> None:
+        terms = batch.terms.result() if batch.docs else []
+        generation, written = self.kb.catalog.write_documents(
+            [d for d, _ in batch.docs], remove_ids=remove_ids
+        )
+        self.generation = generation
+        lexical = self.kb.lexical
+        lexical.delete_documents(
+            [
+                doc_id
+                for (doc_id, _), (_, replacing) in zip(written, batch.docs, strict=True)
+                if replacing
+            ]
+        )
+        lexical.delete_documents(remove_ids)
+        lexical.add_chunks(self._indexed(batch.docs, written, terms))
+        if time.monotonic() - self.last_commit > COMMIT_SECONDS:
+            self._commit()
+
+    def _commit(self) -> None:
+        self.kb.lexical.commit(self.generation)
+        self.kb.catalog.prune_changes(self.generation)
+        if self.kb.dense_enabled:
+            self.kb.dense.sync(self.generation)
+        self.last_commit = time.monotonic()
+
+    def finish(self, remove_ids: Sequence[int] = ()) -> None:
+        """Write everything still buffered, remove ``remove_ids``, commit every index."""
+        if self.pending:
+            self._submit()
+        if self.inflight is not None:
+            self._write(self.inflight)
+            self.inflight = None
+        if remove_ids:
+            self._write(_Batch([], None), remove_ids)
+        self._commit()
+        self.analyzer.close()
+
+    def abort(self) -> None:
+        self.analyzer.close()
+        self.kb.lexical.rollback()
+
+    @staticmethod
     def _indexed(
-        self, batch: list[_Pending], written: list[tuple[int, list[int]]]
+        docs: list[tuple[NewDocument, bool]],
+        written: list[tuple[int, list[int]]],
+        terms: list[Analyzed],
     ) -> Iterator[IndexedChunk]:
-        for p, (doc_id, chunk_ids) in zip(batch, written, strict=True):
-            acl = acl_terms_of(p.new.groups)
-            for chunk_id, terms in zip(chunk_ids, p.terms, strict=True):
-                yield IndexedChunk(chunk_id, doc_id, acl, terms)
+        position = 0
+        for (doc, _), (doc_id, chunk_ids) in zip(docs, written, strict=True):
+            acl = acl_terms_of(doc.groups)
+            for chunk_id in chunk_ids:
+                yield IndexedChunk(chunk_id, doc_id, acl, terms[position])
+                position += 1
 
 
 def file_hash(path: Path) -> str:
@@ -192,9 +231,9 @@ def ingest_paths(
                     progress(str(path), report.bytes)
             removed = _gone(paths, known, seen) if sync else []
             report.removed = len(removed)
-            writer.flush(final=True, remove_ids=removed)
+            writer.finish(remove_ids=removed)
         except BaseException:
-            kb.lexical.rollback()
+            writer.abort()
             raise
     report.seconds = time.perf_counter() - started
     return report
@@ -349,20 +388,39 @@ def ingest_records(
     grp = tuple(sorted(set(groups)))
     with kb.write_lock():
         writer = _Writer(kb, report)
-        for record in records:
-            payload = f"{record.title}\x00{record.text}".encode()
-            digest = hashlib.sha256(payload).hexdigest()
-            try:
-                new = prepare_document(
-                    kb, record_document(record), f"{source_prefix}#{record.id}", digest,
-                    len(payload), grp,
-                )
-            except KotaeError as exc:
-                report.failures.append(Failure(record.id, getattr(exc, "reason", "error"), str(exc)))
-                continue
-            report.bytes += len(payload)
-            _count(report, False, len(new.chunks))
-            writer.add(new, replacing=False)
-        writer.flush(final=True)
+        try:
+            _add_records(kb, writer, source_prefix, records, grp, report)
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _add_records(
+    kb: KnowledgeBase,
+    writer: _Writer,
+    source_prefix: str,
+    records: Iterable[Record],
+    grp: tuple[str, ...],
+    report: IngestReport,
+) -> None:
+    for record in records:
+        payload = f"{record.title}\x00{record.text}".encode()
+        digest = hashlib.sha256(payload).hexdigest()
+        try:
+            new = prepare_document(
+                kb,
+                record_document(record),
+                f"{source_prefix}#{record.id}",
+                digest,
+                len(payload),
+                grp,
+            )
+        except KotaeError as exc:
+            report.failures.append(Failure(record.id, getattr(exc, "reason", "error"), str(exc)))
+            continue
+        report.bytes += len(payload)
+        _count(report, False, len(new.chunks))
+        writer.add(new, replacing=False)

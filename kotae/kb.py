@@ -148,8 +148,13 @@ class KnowledgeBase:
             lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)
         except IndexMismatchError:
             lexical = None
-        if lexical is None or lexical.generation > target or (
-            lexical.generation < target and self.catalog.oldest_change() > lexical.generation + 1
+        if (
+            lexical is None
+            or lexical.generation > target
+            or (
+                lexical.generation < target
+                and self.catalog.oldest_change() > lexical.generation + 1
+            )
         ):
             lexical = self._rebuild_lexical(target)
         elif lexical.generation < target:

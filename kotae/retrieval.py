@@ -99,7 +99,7 @@ def rank_chunks(
         lexical = kb.lexical.search(terms, limit, kb.field_weights(), access.acl_terms())
     if not kb.dense_enabled:
         return lexical
-    dense = kb.dense.search(query, limit, access)
+    dense: list[tuple[int, float]] = kb.dense.search(query, limit, access)
     if settings.mode == "dense":
         return dense
     from kotae.index.fusion import reciprocal_rank_fusion

@@ -14,7 +14,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 KbOption = Annotated[
     str | None,
-    typer.Option("--kb", help="Knowledge-base directory (default: $KOTAE_KB, else the current one)."),
+    typer.Option(
+        "--kb", help="Knowledge-base directory (default: $KOTAE_KB, else the current one)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -17,7 +17,9 @@ from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.retrieval import SearchResult
 
 docs_app = typer.Typer(help="List, show and remove documents.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and the groups they belong to (for --as).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users and the groups they belong to (for --as).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +44,11 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
     acl: Annotated[
         list[str] | None,
-        typer.Option("--acl", help="Group allowed to read these documents (repeatable). "
-                     "Without --acl documents are public."),
+        typer.Option(
+            "--acl",
+            help="Group allowed to read these documents (repeatable). "
+            "Without --acl documents are public.",
+        ),
     ] = None,
     sync: Annotated[
         bool, typer.Option("--sync", help="Remove documents whose files are gone.")
@@ -151,8 +156,10 @@ def status(json_out: JsonOption = False, kb: KbOption = None) -> None:
     console.print(f"documents       {info['documents']}")
     console.print(f"chunks          {info['chunks']}")
     console.print(f"generation      {info['generation']}")
-    console.print(f"lexical index   {lexical['chunks']} chunks, generation "
-                  f"{lexical['generation']}, {escape(lexical['analyzer'])}")
+    console.print(
+        f"lexical index   {lexical['chunks']} chunks, generation "
+        f"{lexical['generation']}, {escape(lexical['analyzer'])}"
+    )
     console.print(f"embedder        {info['embedder'] or 'none (lexical search only)'}")
     if info["dense"]:
         console.print(f"vector index    {info['dense']}")
@@ -181,17 +188,34 @@ def docs_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
     with open_kb(kb) as base:
         docs = base.documents()
     if json_out:
-        print_json([
-            {"id": d.id, "source": d.source, "title": d.title, "format": d.format,
-             "groups": list(d.groups), "public": d.public, "chunks": d.chunk_count,
-             "version": d.version, "updated_at": d.updated_at, "content_hash": d.content_hash}
-            for d in docs
-        ])
+        print_json(
+            [
+                {
+                    "id": d.id,
+                    "source": d.source,
+                    "title": d.title,
+                    "format": d.format,
+                    "groups": list(d.groups),
+                    "public": d.public,
+                    "chunks": d.chunk_count,
+                    "version": d.version,
+                    "updated_at": d.updated_at,
+                    "content_hash": d.content_hash,
+                }
+                for d in docs
+            ]
+        )
         return
     table = Table("id", "title", "format", "groups", "chunks", "source")
     for d in docs:
-        table.add_row(str(d.id), escape(d.title), d.format, escape(",".join(d.groups) or "public"),
-                      str(d.chunk_count), escape(d.source))
+        table.add_row(
+            str(d.id),
+            escape(d.title),
+            d.format,
+            escape(",".join(d.groups) or "public"),
+            str(d.chunk_count),
+            escape(d.source),
+        )
     console.print(table)
 
 
@@ -208,16 +232,36 @@ def docs_show(
             fail(f"no document with id {doc_id}")
         chunks = list(base.catalog.chunks_of([doc_id]))
     if json_out:
-        print_json({
-            "id": doc.id, "source": doc.source, "title": doc.title, "format": doc.format,
-            "groups": list(doc.groups), "version": doc.version, "metadata": doc.metadata,
-            "chunks": [{"id": c.id, "ordinal": c.ordinal, "text": c.text,
-                        "heading_path": list(c.heading_path), "page": c.page, "slide": c.slide,
-                        "sheet": c.sheet, "start": c.start, "end": c.end} for c in chunks],
-        })
+        print_json(
+            {
+                "id": doc.id,
+                "source": doc.source,
+                "title": doc.title,
+                "format": doc.format,
+                "groups": list(doc.groups),
+                "version": doc.version,
+                "metadata": doc.metadata,
+                "chunks": [
+                    {
+                        "id": c.id,
+                        "ordinal": c.ordinal,
+                        "text": c.text,
+                        "heading_path": list(c.heading_path),
+                        "page": c.page,
+                        "slide": c.slide,
+                        "sheet": c.sheet,
+                        "start": c.start,
+                        "end": c.end,
+                    }
+                    for c in chunks
+                ],
+            }
+        )
         return
-    console.print(f"[bold]{escape(doc.title)}[/bold]  ({doc.format}, v{doc.version}, "
-                  f"{escape(','.join(doc.groups) or 'public')})")
+    console.print(
+        f"[bold]{escape(doc.title)}[/bold]  ({doc.format}, v{doc.version}, "
+        f"{escape(','.join(doc.groups) or 'public')})"
+    )
     console.print(f"source {escape(doc.source)}")
     for c in chunks:
         loc = " > ".join(c.heading_path)

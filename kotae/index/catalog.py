@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
@@ -256,8 +257,17 @@ class Catalog:
                 "INSERT INTO documents (source, title, format, content_hash, size_bytes, "
                 "version, generation, created_at, updated_at, metadata) "
                 "VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                (doc.source, doc.title, doc.format, doc.content_hash, doc.size_bytes,
-                 generation, now, now, meta),
+                (
+                    doc.source,
+                    doc.title,
+                    doc.format,
+                    doc.content_hash,
+                    doc.size_bytes,
+                    generation,
+                    now,
+                    now,
+                    meta,
+                ),
             )
             doc_id = int(cur.lastrowid or 0)
         else:
@@ -267,8 +277,16 @@ class Catalog:
             con.execute(
                 "UPDATE documents SET title=?, format=?, content_hash=?, size_bytes=?, "
                 "version=version+1, generation=?, updated_at=?, metadata=? WHERE id=?",
-                (doc.title, doc.format, doc.content_hash, doc.size_bytes, generation, now,
-                 meta, doc_id),
+                (
+                    doc.title,
+                    doc.format,
+                    doc.content_hash,
+                    doc.size_bytes,
+                    generation,
+                    now,
+                    meta,
+                    doc_id,
+                ),
             )
         con.executemany(
             "INSERT INTO document_acl VALUES (?, ?)", [(doc_id, g) for g in sorted(set(doc.groups))]
@@ -284,9 +302,17 @@ class Catalog:
             cur = con.execute(
                 "INSERT INTO chunks (document_id, ordinal, text, heading_path, page, slide, "
                 "sheet, start_char, end_char) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc_id, chunk.ordinal, chunk.text,
-                 json.dumps(list(chunk.heading_path), ensure_ascii=False),
-                 chunk.page, chunk.slide, chunk.sheet, chunk.start, chunk.end),
+                (
+                    doc_id,
+                    chunk.ordinal,
+                    chunk.text,
+                    json.dumps(list(chunk.heading_path), ensure_ascii=False),
+                    chunk.page,
+                    chunk.slide,
+                    chunk.sheet,
+                    chunk.start,
+                    chunk.end,
+                ),
             )
             ids.append(int(cur.lastrowid or 0))
             if doc.vectors is not None:
@@ -305,11 +331,21 @@ class Catalog:
     )
 
     @staticmethod
-    def _doc(row: tuple[object, ...]) -> DocumentRow:
+    def _doc(row: Any) -> DocumentRow:
         groups = tuple(sorted(str(row[10]).split("\x1f"))) if row[10] else ()
         return DocumentRow(
-            int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), int(row[5]),  # type: ignore[call-overload]
-            int(row[6]), int(row[7]), str(row[8]), str(row[9]), groups, int(row[11]),  # type: ignore[call-overload]
+            int(row[0]),
+            str(row[1]),
+            str(row[2]),
+            str(row[3]),
+            str(row[4]),
+            int(row[5]),
+            int(row[6]),
+            int(row[7]),
+            str(row[8]),
+            str(row[9]),
+            groups,
+            int(row[11]),
             json.loads(str(row[12])),
         )
 
@@ -345,11 +381,22 @@ class Catalog:
     )
 
     @staticmethod
-    def _chunk(r: tuple[object, ...]) -> ChunkRow:
+    def _chunk(r: Any) -> ChunkRow:
         groups = tuple(sorted(str(r[12]).split("\x1f"))) if r[12] else ()
         return ChunkRow(
-            int(r[0]), int(r[1]), int(r[2]), str(r[3]), tuple(json.loads(str(r[4]))),  # type: ignore[call-overload]
-            r[5], r[6], r[7], int(r[8]), int(r[9]), str(r[10]), str(r[11]), groups,  # type: ignore[arg-type,call-overload]
+            int(r[0]),
+            int(r[1]),
+            int(r[2]),
+            str(r[3]),
+            tuple(json.loads(str(r[4]))),
+            r[5],
+            r[6],
+            r[7],
+            int(r[8]),
+            int(r[9]),
+            str(r[10]),
+            str(r[11]),
+            groups,
         )
 
     def chunks_of(self, doc_ids: Sequence[int]) -> Iterator[ChunkRow]:

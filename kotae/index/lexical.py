@@ -113,6 +113,8 @@ class LexicalIndex:
     @staticmethod
     def destroy(path: Path) -> None:
         if path.exists():
+            # index.json first: a kill mid-rmtree must not leave it over a half-deleted index
+            (path / META_FILE).unlink(missing_ok=True)
             shutil.rmtree(path)
 
     # -- writes -----------------------------------------------------------------------
@@ -193,9 +195,7 @@ class LexicalIndex:
                 continue
             for term, count in Counter(getattr(terms, field)).items():
                 q = tantivy.Query.term_query(self.schema, field, term)
-                clauses.append(
-                    (tantivy.Occur.Should, tantivy.Query.boost_query(q, weight * count))
-                )
+                clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(q, weight * count)))
         if not clauses:
             return None
         return tantivy.Query.boolean_query(clauses)

@@ -1,12 +1,12 @@
 """Tokenizers for the lexical index: Japanese morphemes, English stems, character bigrams.
 
 Japanese text has no spaces, so splitting on whitespace or ``\\w+`` sees a whole clause as
-one token. kotae analyzes every text into two token streams, indexed as two fields:
+one token. kotae analyzes every text into three term streams, indexed as three fields:
 
-- ``words``: SudachiPy morphemes (split mode A, the shortest units, ``normalized_form`` so that spelling
-  variants such as セキュリティ / セキュリティー meet) with particles, auxiliaries and
-  symbols dropped; Latin words are lower-cased, stop words dropped and Snowball-stemmed.
-  Text without any Japanese skips Sudachi and takes a fast regex path.
+- ``words``: SudachiPy morphemes (split mode A, the shortest units; ``normalized_form`` so
+  that spelling variants such as セキュリティ / セキュリティー meet) with particles,
+  auxiliaries and symbols dropped; Latin words are lower-cased, stop words dropped and
+  Snowball-stemmed. Text without any Japanese skips Sudachi and takes a fast regex path.
 - ``grams``: character n-grams, the language-agnostic fallback: overlapping bigrams of each
   run of CJK / kana characters (a run of one character stays a unigram) and 4-grams inside
   each Latin word. They recover what segmentation and stemming miss (unknown names,
@@ -25,6 +25,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Protocol
 
 from kotae.text.normalize import normalize_text
@@ -40,8 +41,41 @@ _LATIN_ONLY = re.compile(r"^[a-z0-9][a-z0-9._']*$")
 
 # Lucene's English stop words (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET).
 ENGLISH_STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their "
-    "then there these they this to was will with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
 )
 
 # Sudachi parts of speech that carry no content for retrieval.
@@ -99,7 +133,7 @@ def latin_ngrams(text: str, n: int = 4) -> list[str]:
 
 def word_pairs(words: list[str]) -> list[str]:
     """Adjacent word terms joined by ``_`` (``情報_セキュリティー``, ``rate_limit``)."""
-    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    return [f"{a}_{b}" for a, b in pairwise(words)]
 
 
 def cjk_bigrams(text: str) -> list[str]:

@@ -1,0 +1,79 @@
+"""Term analysis of many texts at once, in worker processes when the batch is large.
+
+Morphological analysis is the slowest step of ingestion (SudachiPy, ~2 MB/s per core), so
+large batches are split across a process pool; small ones (a handful of office files) run
+in-process, with no pool start-up cost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from kotae.text.tokenize import Analyzed, Tokenizer, default_tokenizer
+
+PARALLEL_MIN_CHARS = 200_000  # below this a batch is analyzed in-process
+ENV_WORKERS = "KOTAE_ANALYZER_WORKERS"
+
+
+def analyze_texts(texts: list[str]) -> list[Analyzed]:
+    """Worker entry point: analyze with the process-wide default tokenizer."""
+    tokenizer = default_tokenizer()
+    return [tokenizer.analyze(t) for t in texts]
+
+
+class _Done:
+    def __init__(self, value: list[Analyzed]) -> None:
+        self.value = value
+
+    def result(self) -> list[Analyzed]:
+        return self.value
+
+
+class _Parts:
+    def __init__(self, parts: list[Future[list[Analyzed]]]) -> None:
+        self.parts = parts
+
+    def result(self) -> list[Analyzed]:
+        out: list[Analyzed] = []
+        for part in self.parts:
+            out.extend(part.result())
+        return out
+
+
+def worker_count() -> int:
+    configured = os.environ.get(ENV_WORKERS)
+    if configured:
+        return max(0, int(configured))
+    return min(os.cpu_count() or 1, 4)
+
+
+class BatchAnalyzer:
+    """``submit(texts).result()`` -> one :class:`Analyzed` per text, in order."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.workers = worker_count() if tokenizer is default_tokenizer() else 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, texts: list[str]) -> Any:
+        if self.workers < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
+            return _Done([self.tokenizer.analyze(t) for t in texts])
+        if self._pool is None:
+            # fork: workers inherit the loaded modules (no re-import of the caller's __main__,
+            # no second dictionary load from disk); they only ever run analyze_texts.
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        size = -(-len(texts) // (self.workers * 2))
+        parts = [
+            self._pool.submit(analyze_texts, texts[i : i + size])
+            for i in range(0, len(texts), size)
+        ]
+        return _Parts(parts)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
