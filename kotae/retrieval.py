@@ -52,8 +52,9 @@ class SearchResult:
             parts.append(f"slide {self.slide}")
         if self.sheet is not None:
             parts.append(f"sheet {self.sheet}")
-        if self.heading_path:
-            parts.append(" > ".join(self.heading_path))
+        headings = [h for h in self.heading_path if h != self.title]
+        if headings:
+            parts.append(" > ".join(headings))
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,11 +159,27 @@ def highlight(text: str, pieces: list[str]) -> tuple[str, list[tuple[int, int]]]
         count = sum(1 for s, _ in matches if start <= s < start + SNIPPET_CHARS)
         if count > best_count:
             best_start, best_count = start, count
-    begin = max(0, min(best_start - SNIPPET_CHARS // 4, len(text) - SNIPPET_CHARS))
+    begin = _boundary_before(
+        text, max(0, min(best_start - SNIPPET_CHARS // 4, len(text) - SNIPPET_CHARS))
+    )
     end = begin + SNIPPET_CHARS
     snippet = text[begin:end]
     spans = [(s - begin, e - begin) for s, e in matches if s >= begin and e <= end]
     return snippet, spans
+
+
+_BOUNDARY = re.compile(r"[\s。、!?.,;:|]")
+
+
+def _boundary_before(text: str, begin: int) -> int:
+    """Move a snippet start back (at most 30 chars) to just after a space or punctuation."""
+    if begin == 0:
+        return 0
+    floor = max(0, begin - 30)
+    for i in range(begin, floor, -1):
+        if _BOUNDARY.match(text[i - 1]):
+            return i
+    return begin
 
 
 def _result(rank: int, score: float, row: ChunkRow, pieces: list[str]) -> SearchResult:

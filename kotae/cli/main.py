@@ -42,7 +42,7 @@ def version(kb: KbOption = None) -> None:
 
 def main(argv: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except KotaeError as exc:
         fail(str(exc))
     except (typer.Exit, SystemExit) as exc:
@@ -50,12 +50,12 @@ def main(argv: Annotated[list[str] | None, typer.Argument()] = None) -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Abort:
         fail("aborted", code=130)
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            fail(exc.format_message())
+    except Exception as exc:  # click's usage errors (typer vendors click)
+        format_message = getattr(exc, "format_message", None)
+        if format_message is not None and hasattr(exc, "exit_code"):
+            fail(str(format_message()))
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
