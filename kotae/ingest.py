@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,7 @@ class IngestReport:
             "chunks": self.chunks,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
-            "failed": [f.__dict__ for f in self.failures],
+            "failed": [asdict(f) for f in self.failures],
         }
 
 

@@ -119,3 +119,13 @@ def test_bench_retrieval_on_a_tiny_dataset(tmp_path: Path) -> None:
     assert result["config"]["tokenizer"].startswith("kotae-ja-en/")
     broken = kotae("bench", "retrieval", str(tmp_path))
     assert broken.returncode == 2 and "corpus.jsonl" in broken.stderr
+
+
+def test_ingest_json_report_lists_failures(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kotae("init", str(kb))
+    (tmp_path / "bad.pptx").write_bytes(b"garbage")
+    run = kotae("ingest", str(tmp_path / "bad.pptx"), "--json", kb=kb)
+    assert run.returncode == 1
+    report = json.loads(run.stdout)
+    assert [f["reason"] for f in report["failed"]] == ["corrupt"]

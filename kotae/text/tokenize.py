@@ -21,6 +21,7 @@ differently is refused (see ``kotae.index.lexical``).
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
 from dataclasses import dataclass
@@ -31,13 +32,13 @@ from typing import Any, Protocol
 from kotae.text.normalize import normalize_text
 
 ANALYZER_NAME = "kotae-ja-en"
-ANALYZER_VERSION = "1"  # bump whenever the terms produced for a text change
+ANALYZER_VERSION = "2"  # bump whenever the terms produced for a text change
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u31f0-\u31ff\u3005\u3006\u30fc"
 _HAS_CJK = re.compile(f"[{_CJK}]")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[._'][a-z0-9]+)*")
-_LATIN_ONLY = re.compile(r"^[a-z0-9][a-z0-9._']*$")
+_LATIN_RUN = re.compile(r"[A-Za-z0-9]+(?:[._'][A-Za-z0-9]+)*")
 
 # Lucene's English stop words (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET).
 ENGLISH_STOP_WORDS = frozenset(
@@ -143,7 +144,7 @@ def cjk_bigrams(text: str) -> list[str]:
         if len(run) == 1:
             grams.append(run)
         else:
-            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+            grams.extend(map(operator.add, run, run[1:]))
     return grams
 
 
@@ -151,6 +152,7 @@ def cjk_bigrams(text: str) -> list[str]:
 class _Sudachi:
     tokenizer: Any
     keep_pos: list[bool]
+    buffer: Any = None  # a MorphemeList reused across calls
 
 
 class JapaneseEnglishTokenizer:
@@ -184,19 +186,19 @@ class JapaneseEnglishTokenizer:
         return state
 
     def japanese_terms(self, text: str) -> list[str]:
-        """Content morphemes of text that contains Japanese."""
+        """Content morphemes of text that contains Japanese; Latin words as English terms.
+
+        Latin words and numbers are taken out before Sudachi sees the text (Sudachi would
+        turn "Running" into ランニング), so the per-morpheme loop needs no surface check.
+        """
         sudachi = self._sudachi()
         keep = sudachi.keep_pos
-        terms: list[str] = []
-        latin: list[str] = []
-        for morpheme in sudachi.tokenizer.tokenize(text):
-            if not keep[morpheme.part_of_speech_id()]:
-                continue
-            surface = morpheme.surface().lower()
-            if _LATIN_ONLY.match(surface):
-                latin.append(surface)
-            else:
-                terms.append(morpheme.normalized_form())
+        latin = _LATIN_RUN.findall(text)
+        if latin:
+            text = _LATIN_RUN.sub(" ", text)
+        morphemes = sudachi.tokenizer.tokenize(text, out=sudachi.buffer)
+        sudachi.buffer = morphemes
+        terms = [m.normalized_form() for m in morphemes if keep[m.part_of_speech_id()]]
         if latin:
             terms.extend(english_terms(" ".join(latin)))
         return terms

@@ -1,0 +1,297 @@
+"""Rewrite the result tables of docs/benchmarks.md from benchmarks/results/*.json.
+
+Usage: .venv/bin/python benchmarks/render.py [--results DIR] [--doc docs/benchmarks.md]
+
+Only the text between the markers ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` for NAME in
+retrieval, scale and ingest is replaced; the prose around them is left as written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench_harness import REPO_ROOT, RESULTS_DIR, JsonDict, read_json
+
+SET_ORDER = ["jsquad", "jaquad", "squad", "beir-scifact"]
+NDCG_TARGETS = {"jaquad": 0.915, "jsquad": 0.95, "squad": 0.86, "beir-scifact": 0.69}
+LATENCY_TARGETS_MS = {"jaquad": {"p50": 5.0, "p95": 20.0}}
+INGEST_TARGET_S = 60.0
+ANCHOR_ORDER = ["lucene", "bm25s"]
+NOT_MEASURED = "not measured"
+
+
+@dataclass
+class EngineRow:
+    """One engine's figures on one set; ``status`` is "ok", "not run" or "failed"."""
+
+    label: str
+    status: str
+    reason: str = ""
+    ndcg10: float | None = None
+    recall10: float | None = None
+    mrr10: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    index_s: float | None = None
+
+
+def number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def lowercase_keys(mapping: JsonDict) -> JsonDict:
+    return {str(key).lower(): value for key, value in mapping.items()}
+
+
+def engine_row(label: str, entry: JsonDict | None) -> EngineRow:
+    """Normalize kotae's nested JSON (metrics/timing) and the anchors' flat JSON lines."""
+    if not entry or entry.get("status") != "ok":
+        entry = entry or {}
+        return EngineRow(label, str(entry.get("status", "not run")), str(entry.get("reason", "")))
+    result: JsonDict = entry.get("result") or {}
+    metrics = lowercase_keys(result.get("metrics") or result)
+    timing = lowercase_keys(result.get("timing") or result)
+    return EngineRow(
+        label=label,
+        status="ok",
+        ndcg10=number(metrics.get("ndcg@10")),
+        recall10=number(metrics.get("recall@10")),
+        mrr10=number(metrics.get("mrr@10")),
+        p50_ms=number(timing.get("query_p50_ms")),
+        p95_ms=number(timing.get("query_p95_ms")),
+        index_s=number(timing.get("index_s")),
+    )
+
+
+def set_rows(data: JsonDict) -> list[EngineRow]:
+    anchors: JsonDict = data.get("anchors") or {}
+    rows = [engine_row("**kotae**", data.get("kotae"))]
+    for name in ANCHOR_ORDER:
+        entry = anchors.get(name)
+        label = str((entry or {}).get("label") or name)
+        if name == "bm25s":
+            label += " (char bigrams)" if data.get("lang") == "ja" else " (words)"
+        rows.append(engine_row(label, entry))
+    return rows
+
+
+def retrieval_table(data: JsonDict) -> list[str]:
+    lines = [
+        "| engine | nDCG@10 | recall@10 | MRR@10 | query p50 ms | query p95 ms | index s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in set_rows(data):
+        if row.status != "ok":
+            reason = f": {row.reason}" if row.reason else ""
+            lines.append(f"| {row.label} | {row.status}{reason} | | | | | |")
+            continue
+        lines.append(
+            f"| {row.label} | {fmt(row.ndcg10, 3)} | {fmt(row.recall10, 3)} | {fmt(row.mrr10, 3)} "
+            f"| {fmt(row.p50_ms, 2)} | {fmt(row.p95_ms, 2)} | {fmt(row.index_s, 2)} |"
+        )
+    return lines
+
+
+def verdict(value: float | None, target: float, higher_is_better: bool) -> str:
+    if value is None:
+        return NOT_MEASURED
+    passed = value >= target if higher_is_better else value <= target
+    return "✅" if passed else "❌"
+
+
+def acceptance_rows(results: dict[str, JsonDict]) -> list[str]:
+    lines = [
+        "| check | target | kotae | Lucene | bm25s | kotae passes |",
+        "| --- | --- | ---: | ---: | ---: | :---: |",
+    ]
+    for name in [s for s in SET_ORDER if s in NDCG_TARGETS]:
+        rows = set_rows(results.get(name) or {})
+        target = NDCG_TARGETS[name]
+        cells = " | ".join(fmt(r.ndcg10, 3) for r in rows)
+        lines.append(
+            f"| {name} nDCG@10 | ≥ {target} | {cells} | {verdict(rows[0].ndcg10, target, True)} |"
+        )
+        for pct, limit in LATENCY_TARGETS_MS.get(name, {}).items():
+            values = [r.p50_ms if pct == "p50" else r.p95_ms for r in rows]
+            cells = " | ".join(fmt(v, 2) for v in values)
+            check = verdict(values[0], limit, False)
+            lines.append(f"| {name} query {pct} | ≤ {limit:g} ms | {cells} | {check} |")
+    return lines
+
+
+def measured_on(results: list[JsonDict]) -> str:
+    """One line naming the machine(s) and dates the tables come from."""
+    machines = {
+        f"{m.get('cpu_model')}, {m.get('cpu_cores')} cores, {m.get('ram_gb')} GB RAM"
+        for data in results
+        if (m := data.get("machine"))
+    }
+    dates = sorted(str(data.get("date", ""))[:10] for data in results if data.get("date"))
+    where = "; ".join(sorted(machines)) or "unknown machine"
+    if not dates:
+        return f"_Measured on {where}._"
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    loads = [x for data in results for x in run_loads(data)]
+    low, high = (f"{min(loads):.1f}", f"{max(loads):.1f}") if loads else ("", "")
+    spread = low if low == high else f"{low}–{high}"
+    load = f" 1-minute load average at the start of runs: {spread}." if loads else ""
+    return f"_Measured {when} on {where}.{load}_"
+
+
+def run_loads(data: JsonDict) -> list[float]:
+    """The load averages recorded at the start of each run in one results file."""
+    entries = [data.get("kotae") or {}, *(data.get("anchors") or {}).values()]
+    loads = [number(e.get("loadavg_1min_at_start")) for e in entries if e.get("status") == "ok"]
+    machine_load = (data.get("machine") or {}).get("loadavg_1_5_15") or [None]
+    return [x for x in [*loads, number(machine_load[0])] if x is not None]
+
+
+def render_retrieval(results_dir: Path) -> list[str]:
+    results = {
+        path.stem.removeprefix("retrieval-"): data
+        for path in sorted(results_dir.glob("retrieval-*.json"))
+        if (data := read_json(path)) is not None
+    }
+    if not results:
+        return ["_No retrieval results yet: run `benchmarks/run_retrieval.py`._"]
+    names = [s for s in SET_ORDER if s in results] + sorted(set(results) - set(SET_ORDER))
+    lines = ["### Acceptance", "", *acceptance_rows(results), ""]
+    for name in names:
+        data = results[name]
+        n_docs, n_queries = dataset_counts(data)
+        lines += [f"### {name} ({data.get('lang', '?')}): {n_docs} docs, {n_queries} queries", ""]
+        lines += [*retrieval_table(data), ""]
+    lines.append(measured_on(list(results.values())))
+    return lines
+
+
+def dataset_counts(data: JsonDict) -> tuple[str, str]:
+    """Corpus and query counts from whichever engine reported them."""
+    entries = [data.get("kotae") or {}, *(data.get("anchors") or {}).values()]
+    for entry in entries:
+        result = entry.get("result") or {}
+        if number(result.get("n_docs")) and number(result.get("n_queries")):
+            return f"{int(result['n_docs']):,}", f"{int(result['n_queries']):,}"
+    return "?", "?"
+
+
+def render_scale(results_dir: Path) -> list[str]:
+    runs = [
+        data
+        for path in sorted(results_dir.glob("scale-*.json"))
+        if (data := read_json(path)) is not None
+    ]
+    if not runs:
+        return ["_No scale run yet: `.venv/bin/python benchmarks/scale.py --chunks 100000`._"]
+    runs.sort(key=lambda d: int(d.get("n_chunks", 0)))
+    lines = [
+        "| chunks | corpus MB | index s (wall) | kotae's own s | MB/s | ingest peak RSS MB "
+        "| query p50 ms | query p95 ms | query process peak RSS MB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for data in runs:
+        ingest: JsonDict = data.get("ingest") or {}
+        queries: JsonDict = data.get("queries") or {}
+        if ingest.get("status") != "ok":
+            lines.append(
+                f"| {data.get('n_chunks', 0):,} | ingest {ingest.get('status')}: "
+                f"{ingest.get('reason', '')} | | | | | | | |"
+            )
+            continue
+        query_cells = (
+            f"{fmt(number(queries.get('p50_ms')), 2)} | {fmt(number(queries.get('p95_ms')), 2)} "
+            f"| {fmt(number(queries.get('peak_rss_mb')), 0)}"
+            if queries.get("status") == "ok"
+            else f"queries {queries.get('status', 'not run')} | |"
+        )
+        lines.append(
+            f"| {data.get('n_chunks', 0):,} | {fmt(number(data.get('corpus_mb')), 1)} "
+            f"| {fmt(number(ingest.get('index_s')), 1)} | {fmt(own_seconds(ingest), 1)} "
+            f"| {fmt(number(ingest.get('mb_per_s')), 2)} "
+            f"| {fmt(number(ingest.get('peak_rss_mb')), 0)} | {query_cells} |"
+        )
+    return [*lines, "", measured_on(runs)]
+
+
+def own_seconds(ingest: JsonDict) -> float | None:
+    """The seconds kotae reported in its own ingest summary (no process start or imports)."""
+    summary = ingest.get("summary")
+    return number(summary.get("seconds")) if isinstance(summary, dict) else None
+
+
+def render_ingest(results_dir: Path) -> list[str]:
+    data = read_json(results_dir / "ingest-docs.json")
+    if data is None:
+        return ["_No ingest run yet: `.venv/bin/python benchmarks/ingest_docs.py`._"]
+    wall = number(data.get("wall_s")) if data.get("status") == "ok" else None
+    check = verdict(wall, INGEST_TARGET_S, False) if data.get("status") == "ok" else data["status"]
+    summary = ingest_summary(data)
+    if data.get("status") != "ok":
+        last_error = str(data.get("stderr_tail") or "").strip().splitlines()[-1:]
+        summary = "; ".join([str(data.get("reason", "")), *last_error]).replace("|", "\\|")
+    return [
+        "| input | files | wall s | target | passes | peak RSS MB | kotae's summary |",
+        "| --- | ---: | ---: | --- | :---: | ---: | --- |",
+        f"| `bench/docs` | {data.get('n_files', '?')} | {fmt(wall, 1)} | ≤ {INGEST_TARGET_S:g} s "
+        f"| {check} | {fmt(number(data.get('peak_rss_mb')), 0)} | {summary[:400]} |",
+        "",
+        measured_on([data]),
+    ]
+
+
+def ingest_summary(data: JsonDict) -> str:
+    """kotae's own summary: the scalar fields of its JSON, else the last lines it printed."""
+    parsed = data.get("summary")
+    if isinstance(parsed, dict) and parsed:
+        parts = [f"{k}: {v}" for k, v in parsed.items() if isinstance(v, str | int | float)]
+        failed = parsed.get("failed")
+        if isinstance(failed, list):
+            reasons = Counter(str(f.get("reason", "?")) for f in failed if isinstance(f, dict))
+            detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+            parts.append(f"failed: {len(failed)}" + (f" ({detail})" if detail else ""))
+        text = ", ".join(parts)
+    else:
+        text = "<br>".join(str(data.get("summary_text") or "").strip().splitlines()[-3:])
+    return text.replace("|", "\\|")[:400]
+
+
+def replace_section(text: str, name: str, body: list[str]) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"render.py: markers {start} ... {end} not found; add them to the doc")
+    block = "\n".join([start, "", *body, "", end])
+    return pattern.sub(lambda _: block, text, count=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    text = args.doc.read_text(encoding="utf-8")
+    sections: dict[str, Callable[[Path], list[str]]] = {
+        "retrieval": render_retrieval,
+        "scale": render_scale,
+        "ingest": render_ingest,
+    }
+    for name, render in sections.items():
+        text = replace_section(text, name, render(args.results))
+    args.doc.write_text(text, encoding="utf-8")
+    print(f"rewrote {args.doc}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
