@@ -357,8 +357,9 @@ def _ingest_jsonl(
     seen: set[str],
     report: IngestReport,
 ) -> None:
-    records = list(read_records(path))  # a malformed file fails whole, before any write
-    for record in records:
+    for _ in read_records(path):  # a malformed file fails whole, before any write
+        pass
+    for record in read_records(path):
         source = f"{path}#{record.id}"
         seen.add(source)
         payload = f"{record.title}\x00{record.text}".encode()

@@ -87,6 +87,7 @@ class KnowledgeBase:
         self.catalog = Catalog(path / DB_FILE)
         self.tokenizer: Tokenizer = default_tokenizer()
         self._lexical: LexicalIndex | None = None
+        self._lock_depth = 0
         self._dense: Any = None  # kotae.dense.DenseIndex, created on first use
         if sync:
             self.sync_indexes()
@@ -106,15 +107,34 @@ class KnowledgeBase:
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """One writer at a time per knowledge base (an advisory file lock)."""
+        with self._try_write_lock() as locked:
+            if not locked:
+                raise KnowledgeBaseError(
+                    f"another kotae process is writing to {self.path}; try again when it ends"
+                )
+            yield
+
+    @contextmanager
+    def _try_write_lock(self) -> Iterator[bool]:
+        if self._lock_depth:  # already held by this object (re-entrant)
+            self._lock_depth += 1
+            try:
+                yield True
+            finally:
+                self._lock_depth -= 1
+            return
         handle: IO[str] = open(self.path / "write.lock", "a")  # noqa: SIM115
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise KnowledgeBaseError(
-                    f"another kotae process is writing to {self.path}; try again when it ends"
-                ) from None
-            yield
+                yield False
+                return
+            self._lock_depth = 1
+            try:
+                yield True
+            finally:
+                self._lock_depth = 0
         finally:
             handle.close()
 
@@ -142,7 +162,25 @@ class KnowledgeBase:
         return FieldWeights(r.words_weight, r.grams_weight, r.pairs_weight)
 
     def sync_indexes(self) -> None:
-        """Bring every derived index up to the catalog generation (catch up or rebuild)."""
+        """Bring every derived index up to the catalog generation (catch up or rebuild).
+
+        Only one process writes at a time: while another one holds the write lock (an
+        ingestion in progress), readers use the index as it stands.
+        """
+        meta = LexicalIndex.read_meta(self.lexical_dir)
+        target = self.catalog.generation()
+        if meta is not None and meta.get("generation") == target and not self.dense_enabled:
+            return
+        with self._try_write_lock() as locked:
+            if locked:
+                self._sync_locked()
+            elif meta is None:
+                raise KnowledgeBaseError(
+                    f"{self.path} is being written by another process and has no index yet; "
+                    "try again when the ingestion ends"
+                )
+
+    def _sync_locked(self) -> None:
         target = self.catalog.generation()
         try:
             lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)

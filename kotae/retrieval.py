@@ -74,8 +74,10 @@ def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[Search
         raise QueryError(f"query too long ({len(query)} chars, at most {MAX_QUERY_CHARS})")
     if k < 1:
         raise QueryError("k must be at least 1")
-    ranked = rank_chunks(kb, query, max(k, kb.settings.retrieval.candidates), access)
-    if kb.settings.reranker.backend and ranked:
+    reranking = bool(kb.settings.reranker.backend)
+    depth = max(k, kb.settings.retrieval.candidates) if reranking or kb.dense_enabled else k
+    ranked = rank_chunks(kb, query, depth, access)
+    if reranking and ranked:
         ranked = _rerank(kb, query, ranked)
     top = ranked[:k]
     rows = kb.catalog.chunks_by_id([cid for cid, _ in top])

@@ -32,11 +32,12 @@ from typing import Any, Protocol
 from kotae.text.normalize import normalize_text
 
 ANALYZER_NAME = "kotae-ja-en"
-ANALYZER_VERSION = "2"  # bump whenever the terms produced for a text change
+ANALYZER_VERSION = "3"  # bump whenever the terms produced for a text change
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u31f0-\u31ff\u3005\u3006\u30fc"
 _HAS_CJK = re.compile(f"[{_CJK}]")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
+_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[._'][a-z0-9]+)*")
 _LATIN_RUN = re.compile(r"[A-Za-z0-9]+(?:[._'][A-Za-z0-9]+)*")
 
@@ -138,14 +139,18 @@ def word_pairs(words: list[str]) -> list[str]:
 
 
 def cjk_bigrams(text: str) -> list[str]:
-    """Overlapping character bigrams of every CJK/kana run; single characters stay unigrams."""
+    """Overlapping character bigrams of every CJK/kana run; single characters stay unigrams.
+
+    Grams made only of hiragana (の, では, ます, した ...) are left out: they occur in nearly
+    every Japanese text, carry no topic, and their long posting lists dominate query time.
+    """
     grams: list[str] = []
     for run in _CJK_RUN.findall(text):
         if len(run) == 1:
             grams.append(run)
         else:
             grams.extend(map(operator.add, run, run[1:]))
-    return grams
+    return [g for g in grams if not _HIRAGANA_ONLY.match(g)]
 
 
 @dataclass
