@@ -7,8 +7,13 @@ in-process, with no pool start-up cost.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -16,6 +21,30 @@ from kotae.text.tokenize import Analyzed, Tokenizer, default_tokenizer
 
 PARALLEL_MIN_CHARS = 200_000  # below this a batch is analyzed in-process
 ENV_WORKERS = "KOTAE_ANALYZER_WORKERS"
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: never outlive the ingesting process.
+
+    A worker forked while the parent holds the knowledge base's write lock inherits the lock's
+    file descriptor; if the parent is killed (OOM, SIGKILL) an orphaned worker would keep the
+    lock forever. On Linux the kernel kills the worker with its parent (PR_SET_PDEATHSIG);
+    elsewhere a watchdog thread notices the new parent pid.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def analyze_texts(texts: list[str]) -> list[Analyzed]:
@@ -65,7 +94,12 @@ class BatchAnalyzer:
             # fork: workers inherit the loaded modules (no re-import of the caller's __main__,
             # no second dictionary load from disk); they only ever run analyze_texts.
             context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
         size = -(-len(texts) // (self.workers * 2))
         parts = [
             self._pool.submit(analyze_texts, texts[i : i + size])
