@@ -1,9 +1,9 @@
 """kotae (答え): Japanese-first search and answers over internal documents.
 
-    >>> import kotae
-    >>> kb = kotae.init_kb(Path("./kb"))
-    >>> kb.ingest([Path("./docs")])
-    >>> kb.search("出張の宿泊費の上限", k=5)
+>>> import kotae
+>>> kb = kotae.init_kb(Path("./kb"))
+>>> kb.ingest([Path("./docs")])
+>>> kb.search("出張の宿泊費の上限", k=5)
 """
 
 from kotae.errors import KotaeError
