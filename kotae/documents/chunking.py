@@ -141,6 +141,10 @@ class _Chunker:
             return self.text_units(block, start, end, tokens)
         header = self.text[start:header_end]
         header_tokens = estimate_tokens(header)
+        rows = self.text[header_end + 1 : end].split("\n")
+        if max(estimate_tokens(r) for r in rows) + header_tokens > self.max_tokens:
+            # the header cannot be repeated within the budget: split it as plain text
+            return self.text_units(block, start, end, tokens)
         units: list[_Unit] = []
         part_start, part_tokens, row_start = start, header_tokens, header_end + 1
         while row_start < end:
