@@ -38,7 +38,9 @@ demo: $(VENV)/.installed
 	@$(BIN)/kotae search "What is the rate limit of the API?" -k 3 --kb $(KB)
 	@echo
 	@echo "== ACL: 価格改定 as a public reader, then as sato (executives)"
+	@echo "-- public reader: the board minutes stay hidden"
 	@$(BIN)/kotae search "SP-200の価格改定" -k 2 --kb $(KB)
+	@echo "-- sato (executives):"
 	@$(BIN)/kotae search "SP-200の価格改定" -k 2 --as sato --kb $(KB)
 
 lint: $(VENV)/.installed-test
