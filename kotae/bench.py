@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +113,7 @@ def run_retrieval_bench(folder: Path, k: int = 10, config: Path | None = None) -
             "tokenizer": kb.analyzer_id,
             "retrievers": ["lexical", *(["dense"] if kb.dense_enabled else [])],
             "fusion": "rrf" if kb.dense_enabled else None,
-            "field_weights": kb.field_weights().__dict__
-            if hasattr(kb.field_weights(), "__dict__")
-            else {f: kb.field_weights().of(f) for f in ("words", "grams", "pairs")},
+            "field_weights": asdict(kb.field_weights()),
             "embedder": kb.settings.embedder.backend or None,
             "reranker": kb.settings.reranker.backend or None,
             "chunking": kb.settings.chunking.model_dump(),
