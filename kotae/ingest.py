@@ -217,83 +217,124 @@ def ingest_paths(
     for path in paths:
         if not path.exists():
             raise DocumentError(f"no such file or folder: {path}")
-    report = IngestReport()
-    started = time.perf_counter()
-    groups = tuple(sorted(set(groups)))
-    with kb.write_lock():
-        known = kb.catalog.fingerprints()
-        writer = _Writer(kb, report)
-        seen: set[str] = set()
+    with kb.write_lock(), _Run(kb, groups) as run:
+        for path in iter_files(paths, skip=kb.path.resolve()):
+            run.file(path)
+            if progress is not None:
+                progress(str(path), run.report.bytes)
+        run.finish(run.gone(paths) if sync else [])
+    return run.report
+
+
+def ingest_records(
+    kb: KnowledgeBase, source_prefix: str, records: Iterable[Record], groups: Sequence[str] = ()
+) -> IngestReport:
+    """Ingest in-memory records (the benchmark path) exactly as a JSONL file would be."""
+    with kb.write_lock(), _Run(kb, groups) as run:
+        for record in records:
+            run.record(source_prefix, record)
+        run.finish([])
+    return run.report
+
+
+class _Run:
+    """One ingestion: what the catalog already holds, what this run saw, the report."""
+
+    def __init__(self, kb: KnowledgeBase, groups: Sequence[str]) -> None:
+        self.kb = kb
+        self.groups = tuple(sorted(set(groups)))
+        self.report = IngestReport()
+        self.known = kb.catalog.fingerprints()
+        self.seen: set[str] = set()
+        self.started = time.perf_counter()
+        self.writer = _Writer(kb, self.report)
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None:
+            self.writer.abort()
+        self.report.seconds = time.perf_counter() - self.started
+
+    def finish(self, remove_ids: Sequence[int]) -> None:
+        self.report.removed = len(remove_ids)
+        self.writer.finish(remove_ids=remove_ids)
+
+    def _unchanged(self, source: str, digest: str) -> bool:
+        self.seen.add(source)
+        old = self.known.get(source)
+        if old is not None and old[1] == digest and old[2] == self.groups:
+            self.report.unchanged += 1
+            return True
+        return False
+
+    def _add(self, new: NewDocument) -> None:
+        replacing = new.source in self.known
+        if replacing:
+            self.report.updated += 1
+        else:
+            self.report.added += 1
+        self.report.chunks += len(new.chunks)
+        self.writer.add(new, replacing=replacing)
+
+    def _fail(self, source: str, reason: str, message: str) -> None:
+        self.report.failures.append(Failure(source, reason, message))
+
+    def file(self, path: Path) -> None:
+        source = str(path)
         try:
-            for path in iter_files(paths, skip=kb.path.resolve()):
-                _ingest_file(kb, writer, path, groups, known, seen, report)
-                if progress is not None:
-                    progress(str(path), report.bytes)
-            removed = _gone(paths, known, seen) if sync else []
-            report.removed = len(removed)
-            writer.finish(remove_ids=removed)
-        except BaseException:
-            writer.abort()
-            raise
-    report.seconds = time.perf_counter() - started
-    return report
+            self.report.bytes += path.stat().st_size
+            if path.suffix.lower() == ".jsonl":
+                self.jsonl(path)
+                return
+            digest = file_hash(path)
+            if self._unchanged(source, digest):
+                return
+            doc = load_document(path)
+            new = prepare_document(self.kb, doc, source, digest, path.stat().st_size, self.groups)
+        except DocumentError as exc:
+            self._fail(source, exc.reason, str(exc))
+        except OSError as exc:
+            self._fail(source, "unreadable", str(exc))
+        except Exception as exc:  # a parser bug must not stop the run; the reason is kept
+            self._fail(source, "error", f"{type(exc).__name__}: {exc}")
+        else:
+            self._add(new)
 
+    def jsonl(self, path: Path) -> None:
+        """A JSONL corpus: one document per record, source ``PATH#ID``."""
+        for _ in read_records(path):  # a malformed file fails whole, before any write
+            pass
+        for record in read_records(path):
+            self.record(str(path), record, count_bytes=False)
 
-def _gone(paths: Sequence[Path], known: dict[str, Any], seen: set[str]) -> list[int]:
-    """Documents under the ingested roots that were not seen in this run."""
-    roots = [str(p.resolve()) for p in paths]
-    out = []
-    for source, (doc_id, _, _) in known.items():
-        file_part = source.split("#", 1)[0]
-        under = any(file_part == r or file_part.startswith(r.rstrip("/") + "/") for r in roots)
-        if under and source not in seen:
-            out.append(doc_id)
-    return out
-
-
-def _ingest_file(
-    kb: KnowledgeBase,
-    writer: _Writer,
-    path: Path,
-    groups: tuple[str, ...],
-    known: dict[str, tuple[int, str, tuple[str, ...]]],
-    seen: set[str],
-    report: IngestReport,
-) -> None:
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        report.bytes += size
-        if path.suffix.lower() == ".jsonl":
-            _ingest_jsonl(kb, writer, path, groups, known, seen, report)
+    def record(self, prefix: str, record: Record, count_bytes: bool = True) -> None:
+        source = f"{prefix}#{record.id}"
+        payload = f"{record.title}\x00{record.text}".encode()
+        if count_bytes:
+            self.report.bytes += len(payload)
+        digest = hashlib.sha256(payload).hexdigest()
+        if self._unchanged(source, digest):
             return
-        seen.add(source)
-        digest = file_hash(path)
-        old = known.get(source)
-        if old is not None and old[1] == digest and old[2] == groups:
-            report.unchanged += 1
+        try:
+            doc = record_document(record)
+            new = prepare_document(self.kb, doc, source, digest, len(payload), self.groups)
+        except KotaeError as exc:
+            self._fail(source, getattr(exc, "reason", "error"), str(exc))
             return
-        doc = load_document(path)
-        new = prepare_document(kb, doc, source, digest, size, groups)
-    except DocumentError as exc:
-        report.failures.append(Failure(source, exc.reason, str(exc)))
-        return
-    except OSError as exc:
-        report.failures.append(Failure(source, "unreadable", str(exc)))
-        return
-    except Exception as exc:  # a parser bug must not stop the run; the reason is kept
-        report.failures.append(Failure(source, "error", f"{type(exc).__name__}: {exc}"))
-        return
-    _count(report, old is not None, len(new.chunks))
-    writer.add(new, replacing=old is not None)
+        self._add(new)
 
-
-def _count(report: IngestReport, replacing: bool, chunks: int) -> None:
-    if replacing:
-        report.updated += 1
-    else:
-        report.added += 1
-    report.chunks += chunks
+    def gone(self, paths: Sequence[Path]) -> list[int]:
+        """Documents under the ingested roots that this run did not see."""
+        roots = [str(p.resolve()) for p in paths]
+        out = []
+        for source, (doc_id, _, _) in self.known.items():
+            file_part = source.split("#", 1)[0]
+            under = any(file_part == r or file_part.startswith(r.rstrip("/") + "/") for r in roots)
+            if under and source not in self.seen:
+                out.append(doc_id)
+        return out
 
 
 def prepare_document(
@@ -346,82 +387,3 @@ def record_document(record: Record) -> LoadedDocument:
     blocks = [Block(p) for p in text.split("\n\n") if p.strip()]
     title = normalize_inline(record.title) or record.id
     return LoadedDocument(title=title, blocks=blocks, format="record", metadata={"id": record.id})
-
-
-def _ingest_jsonl(
-    kb: KnowledgeBase,
-    writer: _Writer,
-    path: Path,
-    groups: tuple[str, ...],
-    known: dict[str, tuple[int, str, tuple[str, ...]]],
-    seen: set[str],
-    report: IngestReport,
-) -> None:
-    for _ in read_records(path):  # a malformed file fails whole, before any write
-        pass
-    for record in read_records(path):
-        source = f"{path}#{record.id}"
-        seen.add(source)
-        payload = f"{record.title}\x00{record.text}".encode()
-        digest = hashlib.sha256(payload).hexdigest()
-        old = known.get(source)
-        if old is not None and old[1] == digest and old[2] == groups:
-            report.unchanged += 1
-            continue
-        try:
-            new = prepare_document(
-                kb, record_document(record), source, digest, len(payload), groups
-            )
-        except KotaeError as exc:
-            reason = getattr(exc, "reason", "error")
-            report.failures.append(Failure(source, reason, str(exc)))
-            continue
-        _count(report, old is not None, len(new.chunks))
-        writer.add(new, replacing=old is not None)
-
-
-def ingest_records(
-    kb: KnowledgeBase, source_prefix: str, records: Iterable[Record], groups: Sequence[str] = ()
-) -> IngestReport:
-    """Ingest in-memory records (the benchmark path) exactly as a JSONL file would be."""
-    report = IngestReport()
-    started = time.perf_counter()
-    grp = tuple(sorted(set(groups)))
-    with kb.write_lock():
-        writer = _Writer(kb, report)
-        try:
-            _add_records(kb, writer, source_prefix, records, grp, report)
-            writer.finish()
-        except BaseException:
-            writer.abort()
-            raise
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _add_records(
-    kb: KnowledgeBase,
-    writer: _Writer,
-    source_prefix: str,
-    records: Iterable[Record],
-    grp: tuple[str, ...],
-    report: IngestReport,
-) -> None:
-    for record in records:
-        payload = f"{record.title}\x00{record.text}".encode()
-        digest = hashlib.sha256(payload).hexdigest()
-        try:
-            new = prepare_document(
-                kb,
-                record_document(record),
-                f"{source_prefix}#{record.id}",
-                digest,
-                len(payload),
-                grp,
-            )
-        except KotaeError as exc:
-            report.failures.append(Failure(record.id, getattr(exc, "reason", "error"), str(exc)))
-            continue
-        report.bytes += len(payload)
-        _count(report, False, len(new.chunks))
-        writer.add(new, replacing=False)
