@@ -247,7 +247,31 @@ def render_ingest(results_dir: Path) -> list[str]:
         f"| {check} | {fmt(number(data.get('peak_rss_mb')), 0)} | {summary[:400]} |",
         "",
         measured_on([data]),
+        "",
+        *render_jsonl_ingest(results_dir),
     ]
+
+
+def render_jsonl_ingest(results_dir: Path) -> list[str]:
+    """Lexical ingestion speed of the Japanese JSONL corpora (benchmarks/ingest_jsonl.py)."""
+    data = read_json(results_dir / "ingest-jsonl.json")
+    if data is None:
+        return ["_No JSONL ingest run yet: `.venv/bin/python benchmarks/ingest_jsonl.py`._"]
+    runs = [r for r in data.get("runs", []) if isinstance(r, dict)]
+    lines = [
+        "| JSONL corpus (Japanese) | MB | kotae's own s | MB/s | MB/s incl. start-up | target "
+        "| passes | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | --- | :---: | ---: |",
+    ]
+    for run in runs:
+        rate = number(run.get("mb_per_s"))
+        lines.append(
+            f"| {run.get('set')} | {fmt(number(run.get('corpus_mb')), 1)} "
+            f"| {fmt(own_seconds(run), 1)} | {fmt(rate, 2)} "
+            f"| {fmt(number(run.get('mb_per_s_wall')), 2)} | ≥ 1 MB/s "
+            f"| {verdict(rate, 1.0, True)} | {fmt(number(run.get('peak_rss_mb')), 0)} |"
+        )
+    return [*lines, "", measured_on(runs)]
 
 
 def ingest_summary(data: JsonDict) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kotae.cli import bench, kb_commands
-from kotae.cli.common import KbOption, console, fail
+from kotae.cli.common import console, fail
 from kotae.errors import KotaeError
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ app.add_typer(bench.bench_app, name="bench")
 
 
 @app.command()
-def version(kb: KbOption = None) -> None:
+def version() -> None:
     """Print kotae's version."""
     from importlib.metadata import version as dist_version
 
