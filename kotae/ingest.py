@@ -28,7 +28,7 @@ from kotae.index.lexical import IndexedChunk
 from kotae.kb import acl_terms_of, index_text
 from kotae.text.analysis import BatchAnalyzer
 from kotae.text.normalize import normalize_inline, normalize_text
-from kotae.text.tokenize import Analyzed
+from kotae.text.tokenize import FieldTexts
 
 if TYPE_CHECKING:
     from kotae.kb import KnowledgeBase
@@ -87,7 +87,7 @@ Progress = Callable[[str, int], None]  # (current source, bytes done)
 @dataclass(slots=True)
 class _Batch:
     docs: list[tuple[NewDocument, bool]]  # (document, replaces an existing one)
-    terms: Any  # a pending result: .result() -> list[Analyzed], one per chunk in order
+    terms: Any  # a pending result: .result() -> list[FieldTexts], one per chunk in order
 
 
 class _Writer:
@@ -143,10 +143,10 @@ class _Writer:
         lexical.delete_documents(remove_ids)
         lexical.add_chunks(self._indexed(batch.docs, written, terms))
         if time.monotonic() - self.last_commit > COMMIT_SECONDS:
-            self._commit()
+            self._commit(final=False)
 
-    def _commit(self) -> None:
-        self.kb.lexical.commit(self.generation)
+    def _commit(self, *, final: bool = True) -> None:
+        self.kb.lexical.commit(self.generation, final=final)
         self.kb.catalog.prune_changes(self.generation)
         if self.kb.dense_enabled:
             self.kb.dense.sync(self.generation)
@@ -172,7 +172,7 @@ class _Writer:
     def _indexed(
         docs: list[tuple[NewDocument, bool]],
         written: list[tuple[int, list[int]]],
-        terms: list[Analyzed],
+        terms: list[FieldTexts],
     ) -> Iterator[IndexedChunk]:
         position = 0
         for (doc, _), (doc_id, chunk_ids) in zip(docs, written, strict=True):
@@ -351,7 +351,7 @@ def prepare_document(
         raise EmptyDocumentError(f"{source}: no text to index")
     return NewDocument(
         source=source,
-        title=doc.title,
+        title=normalize_inline(doc.title) or Path(source.split("#")[0]).stem,
         format=doc.format,
         content_hash=digest,
         size_bytes=size,

@@ -220,8 +220,9 @@ class KnowledgeBase:
 
     def indexed_chunks(self, rows: Iterator[ChunkRow]) -> Iterator[IndexedChunk]:
         for row in rows:
-            terms = self.tokenizer.analyze(index_text(row.title, row.heading_path, row.text))
-            yield IndexedChunk(row.id, row.document_id, acl_terms_of(row.groups), terms)
+            text = index_text(row.title, row.heading_path, row.text)
+            terms = self.tokenizer.analyze(text, normalized=True)
+            yield IndexedChunk(row.id, row.document_id, acl_terms_of(row.groups), terms.joined())
 
     @property
     def dense_enabled(self) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kotae.errors import IndexMismatchError
-from kotae.text.tokenize import FIELDS, Analyzed
+from kotae.text.tokenize import FIELDS, Analyzed, FieldTexts
 
 SCHEMA_VERSION = 1
 META_FILE = "index.json"
@@ -45,7 +45,7 @@ class IndexedChunk:
     chunk_id: int
     document_id: int
     acl_terms: tuple[str, ...]
-    terms: Analyzed
+    fields: FieldTexts  # space-joined terms of words, grams, pairs
 
 
 def _schema() -> Any:
@@ -138,18 +138,21 @@ class LexicalIndex:
             doc.add_integer("doc", chunk.document_id)
             for term in chunk.acl_terms:
                 doc.add_text("acl", term)
-            terms = chunk.terms
-            doc.add_text("words", " ".join(terms.words))
-            doc.add_text("grams", " ".join(terms.grams))
-            doc.add_text("pairs", " ".join(terms.pairs))
+            for name, text in zip(FIELDS, chunk.fields, strict=True):
+                doc.add_text(name, text)
             writer.add_document(doc)
 
-    def commit(self, generation: int) -> None:
-        """Make the pending writes durable and record the catalog generation they reach."""
+    def commit(self, generation: int, *, final: bool = True) -> None:
+        """Make the pending writes durable and record the catalog generation they reach.
+
+        ``final=False`` (a checkpoint during a long ingestion) keeps the writer open and lets
+        segment merges run on in the background; the final commit waits for them.
+        """
         if self._writer is not None:
             self._writer.commit()
-            self._writer.wait_merging_threads()
-            self._writer = None
+            if final:
+                self._writer.wait_merging_threads()
+                self._writer = None
         self._write_meta(generation)
         self.index.reload()
 

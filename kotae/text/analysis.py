@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from kotae.text.tokenize import Analyzed, Tokenizer, default_tokenizer
+from kotae.text.tokenize import FieldTexts, Tokenizer, default_tokenizer
 
 PARALLEL_MIN_CHARS = 200_000  # below this a batch is analyzed in-process
 ENV_WORKERS = "KOTAE_ANALYZER_WORKERS"
@@ -47,26 +47,29 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def analyze_texts(texts: list[str]) -> list[Analyzed]:
-    """Worker entry point: analyze with the process-wide default tokenizer."""
+def analyze_texts(texts: list[str]) -> list[FieldTexts]:
+    """Worker entry point: analyze already-normalized texts with the default tokenizer.
+
+    Joined strings, not term lists, cross the process boundary: far cheaper to pickle.
+    """
     tokenizer = default_tokenizer()
-    return [tokenizer.analyze(t) for t in texts]
+    return [tokenizer.analyze(t, normalized=True).joined() for t in texts]
 
 
 class _Done:
-    def __init__(self, value: list[Analyzed]) -> None:
+    def __init__(self, value: list[FieldTexts]) -> None:
         self.value = value
 
-    def result(self) -> list[Analyzed]:
+    def result(self) -> list[FieldTexts]:
         return self.value
 
 
 class _Parts:
-    def __init__(self, parts: list[Future[list[Analyzed]]]) -> None:
+    def __init__(self, parts: list[Future[list[FieldTexts]]]) -> None:
         self.parts = parts
 
-    def result(self) -> list[Analyzed]:
-        out: list[Analyzed] = []
+    def result(self) -> list[FieldTexts]:
+        out: list[FieldTexts] = []
         for part in self.parts:
             out.extend(part.result())
         return out
@@ -80,7 +83,7 @@ def worker_count() -> int:
 
 
 class BatchAnalyzer:
-    """``submit(texts).result()`` -> one :class:`Analyzed` per text, in order."""
+    """``submit(texts).result()`` -> the joined field texts of each text, in order."""
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
@@ -89,7 +92,7 @@ class BatchAnalyzer:
 
     def submit(self, texts: list[str]) -> Any:
         if self.workers < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
-            return _Done([self.tokenizer.analyze(t) for t in texts])
+            return _Done([self.tokenizer.analyze(t, normalized=True).joined() for t in texts])
         if self._pool is None:
             # fork: workers inherit the loaded modules (no re-import of the caller's __main__,
             # no second dictionary load from disk); they only ever run analyze_texts.

@@ -92,6 +92,13 @@ class Analyzed:
     grams: list[str]
     pairs: list[str]
 
+    def joined(self) -> FieldTexts:
+        """The three fields as space-joined strings, the form the index is fed."""
+        return (" ".join(self.words), " ".join(self.grams), " ".join(self.pairs))
+
+
+FieldTexts = tuple[str, str, str]  # words, grams, pairs: space-joined terms
+
 
 FIELDS = ("words", "grams", "pairs")
 
@@ -102,8 +109,9 @@ class Tokenizer(Protocol):
     name: str
     version: str
 
-    def analyze(self, text: str) -> Analyzed:
-        """Return the terms of each lexical field for ``text``."""
+    def analyze(self, text: str, normalized: bool = False) -> Analyzed:
+        """Return the terms of each lexical field for ``text`` (normalized first unless
+        the caller says it already is)."""
         ...
 
 
@@ -208,8 +216,9 @@ class JapaneseEnglishTokenizer:
             terms.extend(english_terms(" ".join(latin)))
         return terms
 
-    def analyze(self, text: str) -> Analyzed:
-        text = normalize_text(text)
+    def analyze(self, text: str, normalized: bool = False) -> Analyzed:
+        if not normalized:
+            text = normalize_text(text)
         if not _HAS_CJK.search(text):
             words = english_terms(text)
             return Analyzed(words, latin_ngrams(text), word_pairs(words))
