@@ -169,7 +169,12 @@ class KnowledgeBase:
         """
         meta = LexicalIndex.read_meta(self.lexical_dir)
         target = self.catalog.generation()
-        if meta is not None and meta.get("generation") == target and not self.dense_enabled:
+        up_to_date = (
+            meta is not None
+            and LexicalIndex.matches(meta, self.analyzer_id)
+            and meta.get("generation") == target
+        )
+        if up_to_date and not self.dense_enabled:
             return
         with self._try_write_lock() as locked:
             if locked:

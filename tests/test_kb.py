@@ -201,3 +201,20 @@ def test_remove_documents(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert kb.remove_documents([doc.document_id, 99999]) == 1
     assert all(r.document_id != doc.document_id for r in kb.search("宿泊費", k=5))
     assert kb.status()["documents"] == 2
+
+
+def test_index_built_by_another_analyzer_is_rebuilt(tmp_path: Path) -> None:
+    import json
+
+    base = init_kb(tmp_path / "kb")
+    base.ingest([_docs(tmp_path / "docs")])
+    base.close()
+    meta_path = tmp_path / "kb" / "index" / "lexical" / "index.json"
+    meta = json.loads(meta_path.read_text())
+    meta["analyzer"] = "kotae-ja-en/0/old-dictionary"
+    meta_path.write_text(json.dumps(meta))
+    reopened = open_kb(tmp_path / "kb")
+    assert reopened.lexical.analyzer == reopened.analyzer_id
+    assert reopened.search("宿泊費の上限", k=1)[0].title == "経費精算規程"
+    assert json.loads(meta_path.read_text())["analyzer"] == reopened.analyzer_id
+    reopened.close()

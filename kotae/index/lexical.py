@@ -71,9 +71,7 @@ class LexicalIndex:
         meta = self.read_meta(path)
         if meta is None and not create:
             raise IndexMismatchError(f"no lexical index in {path}")
-        if meta is not None and (
-            meta.get("analyzer") != analyzer or meta.get("schema_version") != SCHEMA_VERSION
-        ):
+        if meta is not None and not self.matches(meta, analyzer):
             raise IndexMismatchError(
                 f"lexical index in {path} was built with {meta.get('analyzer')!r}, "
                 f"this kotae analyzes with {analyzer!r}: it must be rebuilt"
@@ -87,6 +85,11 @@ class LexicalIndex:
         self._writer: Any = None
 
     # -- metadata ---------------------------------------------------------------------
+    @staticmethod
+    def matches(meta: dict[str, Any], analyzer: str) -> bool:
+        """Whether an index with this ``index.json`` can serve queries analyzed by ``analyzer``."""
+        return meta.get("analyzer") == analyzer and meta.get("schema_version") == SCHEMA_VERSION
+
     @staticmethod
     def read_meta(path: Path) -> dict[str, Any] | None:
         try:
