@@ -4,7 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 KB     ?= demo-kb
 
-.PHONY: demo test check lint typecheck unit install install-test bench clean
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_SRC := .cache/llama-src
+
+.PHONY: demo test test-integration check lint typecheck unit install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +45,12 @@ demo: $(VENV)/.installed
 	@$(BIN)/kotae search "SP-200の価格改定" -k 2 --kb $(KB)
 	@echo "-- sato (executives):"
 	@$(BIN)/kotae search "SP-200の価格改定" -k 2 --as sato --kb $(KB)
+	@echo
+	@echo "== 質問: 出張の宿泊費の上限はいくら？ (extractive without a generator; see README)"
+	@$(BIN)/kotae ask "出張の宿泊費の上限はいくら？" --kb $(KB)
+	@echo
+	@echo "== Question: How do I get a higher API rate limit?"
+	@$(BIN)/kotae ask "How do I get a higher API rate limit?" --kb $(KB)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kotae tests benchmarks samples
@@ -51,7 +60,28 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-test
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q -m "not integration"
+
+# The llama.cpp tests: llama-cpp-python is built from source (about 11 min on 2 cores the
+# first time; pip caches the wheel), and the GGUF converter comes from its source package.
+$(VENV)/.installed-llama: $(VENV)/.installed-test
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/pip install -q 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	touch $@
+
+$(LLAMA_SRC)/.extracted:
+	mkdir -p $(LLAMA_SRC)
+	$(BIN)/pip download -q --no-deps --no-binary :all: \
+	  'llama-cpp-python==$(LLAMA_CPP_VERSION)' -d $(LLAMA_SRC)
+	tar xzf $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C $(LLAMA_SRC) \
+	  --strip-components=3 \
+	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py \
+	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/conversion \
+	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/gguf-py
+	touch $@
+
+test-integration: $(VENV)/.installed-llama $(LLAMA_SRC)/.extracted
+	HF_HUB_OFFLINE=1 KOTAE_LLAMA_CONVERTER=$(LLAMA_SRC) $(BIN)/pytest -q -m integration
 
 check: lint typecheck
 
@@ -62,4 +92,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/render.py
 
 clean:
-	rm -rf $(VENV) $(KB) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(KB) .cache .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,20 +1,27 @@
 """Exceptions raised by kotae.
 
 Every error kotae raises on purpose derives from :class:`KotaeError`, carries a message
-that says what to do next, and maps to one exit code in the CLI (2) and one 4xx status
-in the HTTP layer.
+that says what to do next, and maps to one exit code in the CLI (``exit_code``: 2 for bad
+input or settings, 3 when a model backend failed) and one status in the HTTP layer.
+Errors a question's asker may see also carry a Japanese message (``message_ja``);
+:func:`localized` picks the one in the question's language.
 
     KotaeError
     ├── ConfigError            invalid settings or kotae.toml
     ├── KnowledgeBaseError     no knowledge base, wrong schema, inconsistent state
-    │   └── IndexMismatchError an index built with another tokenizer / model
+    │   ├── IndexMismatchError an index built with another tokenizer / model
+    │   └── EmptyKnowledgeBaseError  nothing ingested yet
     ├── DocumentError          one file could not be ingested (the run goes on)
     │   ├── UnsupportedFormatError  no loader for this format ("convert to ...")
     │   ├── EmptyDocumentError      no text could be extracted
     │   ├── EncryptedDocumentError  password-protected
     │   └── CorruptDocumentError    the file is damaged or not what its name says
     ├── QueryError             an empty or invalid query, unknown user
-    ├── BackendError           an embedder / reranker / generator failed or is unreachable
+    ├── BackendError           an embedder / reranker / generator failed (exit code 3)
+    │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
+    │   ├── BackendTimeoutError      no answer within the read timeout
+    │   ├── ModelNotFoundError       the server does not serve the configured model
+    │   └── ContextOverflowError     the prompt does not fit the model's context window
     └── DatasetError           a benchmark dataset folder is malformed
 """
 
@@ -22,7 +29,24 @@ from __future__ import annotations
 
 
 class KotaeError(Exception):
-    """Root of every error kotae raises on purpose."""
+    """Root of every error kotae raises on purpose.
+
+    ``message_ja`` is the same message in Japanese, for errors shown to the person who
+    asked (``kotae ask`` answers in the question's language).
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str = "", *, message_ja: str | None = None) -> None:
+        super().__init__(message)
+        self.message_ja = message_ja
+
+
+def localized(exc: KotaeError, language: str) -> str:
+    """The message of ``exc`` in ``language`` ("ja" or "en"), English when none exists."""
+    if language == "ja" and exc.message_ja:
+        return exc.message_ja
+    return str(exc)
 
 
 class ConfigError(KotaeError):
@@ -35,6 +59,10 @@ class KnowledgeBaseError(KotaeError):
 
 class IndexMismatchError(KnowledgeBaseError):
     """An index was built with a different tokenizer or model than the query path uses."""
+
+
+class EmptyKnowledgeBaseError(KnowledgeBaseError):
+    """The knowledge base holds no document yet."""
 
 
 class DocumentError(KotaeError):
@@ -65,6 +93,24 @@ class QueryError(KotaeError):
 
 class BackendError(KotaeError):
     """A model backend failed or could not be reached."""
+
+    exit_code = 3
+
+
+class BackendUnavailableError(BackendError):
+    """The backend's server refused the connection, or kept failing after the retries."""
+
+
+class BackendTimeoutError(BackendError):
+    """The backend did not answer within its timeout."""
+
+
+class ModelNotFoundError(BackendError):
+    """The server is up but does not serve the configured model."""
+
+
+class ContextOverflowError(BackendError):
+    """The prompt (question, sources, answer budget) does not fit the context window."""
 
 
 class DatasetError(KotaeError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -255,10 +256,26 @@ class KnowledgeBase:
         return Access(frozenset(groups or ()))
 
     # -- operations (thin wrappers over the modules that do the work) -----------------
-    def search(self, query: str, k: int = 10, access: Access | None = None) -> list[Any]:
+    def search(
+        self, query: str, k: int = 10, access: Access | None = None, *, log: bool | None = None
+    ) -> list[Any]:
+        """The top ``k`` chunks ``access`` may read; logged unless ``log=False`` or the
+        knowledge base has ``query_log = false``."""
+        from kotae.querylog import log_search
         from kotae.retrieval import search
 
-        return search(self, query, k=k, access=access or Access.public())
+        access = access or Access.public()
+        logging = self.settings.query_log if log is None else log
+        started = time.perf_counter()
+        try:
+            results = search(self, query, k=k, access=access)
+        except Exception as exc:
+            if logging:
+                log_search(self.catalog.con, query, access.user, [], started, exc)
+            raise
+        if logging:
+            log_search(self.catalog.con, query, access.user, results, started)
+        return results
 
     def ingest(self, paths: Sequence[Path], **kwargs: Any) -> Any:
         from kotae.ingest import ingest_paths

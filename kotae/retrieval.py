@@ -82,12 +82,12 @@ def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[Search
     top = ranked[:k]
     rows = kb.catalog.chunks_by_id([cid for cid, _ in top])
     terms = query_surfaces(query)
-    results = []
-    for rank, (chunk_id, score) in enumerate(top, 1):
+    results: list[SearchResult] = []
+    for chunk_id, score in top:
         row = rows.get(chunk_id)
         if row is None:  # removed between the index read and the catalog read
             continue
-        results.append(_result(rank, score, row, terms))
+        results.append(_result(len(results) + 1, score, row, terms))  # ranks without gaps
     return results
 
 

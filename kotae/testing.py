@@ -117,3 +117,83 @@ def create_fake_reranker(options: Mapping[str, Any]) -> FakeReranker:
     """Registry factory for ``create_reranker("fake", {})``."""
     parse_options(FakeRerankerOptions, options, "fake")
     return FakeReranker()
+
+
+class FakeGeneratorOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    responses: list[str] = Field(default_factory=list)
+    context_window: int = Field(default=4096, gt=0)
+    model: str = "fake"
+
+
+class FakeGenerator:
+    """A scripted generator: no model, no network, same output every run.
+
+    With ``responses`` it returns them in turn (the last one repeats). Without, it answers
+    with the first line of source [1] found in the prompt, cited as ``[1]``, so pipelines
+    built on it produce grounded-looking answers. Tokens are counted with
+    :func:`kotae.documents.chunking.estimate_tokens`. ``calls`` keeps every message list.
+    """
+
+    def __init__(
+        self,
+        responses: Sequence[str] = (),
+        *,
+        context_window: int = 4096,
+        model: str = "fake",
+    ) -> None:
+        self.responses = list(responses)
+        self.model = model
+        self.name = f"fake:{model}"
+        self._context_window = context_window
+        self.calls: list[list[Any]] = []
+
+    @property
+    def context_window(self) -> int | None:
+        return self._context_window
+
+    def count_tokens(self, text: str) -> int | None:
+        from kotae.documents.chunking import estimate_tokens
+
+        return estimate_tokens(text)
+
+    def _reply(self, messages: Sequence[Any]) -> str:
+        if self.responses:
+            return self.responses[min(len(self.calls) - 1, len(self.responses) - 1)]
+        prompt = messages[-1].content if messages else ""
+        match = re.search(r"^\[1\][^\n]*\n(.+)$", prompt, flags=re.MULTILINE)
+        first_line = match.group(1).strip() if match else "…"
+        return f"{first_line} [1]"
+
+    def generate(self, messages: Sequence[Any], params: Any = None) -> Any:
+        from kotae.backends.generators import Completion, Usage
+
+        self.calls.append(list(messages))
+        text = self._reply(messages)
+        prompt_tokens = sum(self.count_tokens(m.content) or 0 for m in messages)
+        usage = Usage(prompt_tokens, self.count_tokens(text) or 0)
+        return Completion(text, self.model, usage, "stop", {"total_ms": 0.0})
+
+    def stream(self, messages: Sequence[Any], params: Any = None) -> Any:
+        completion = self.generate(messages, params)
+        pieces = re.findall(r"\S+\s*|\s+", completion.text)
+        yield from pieces
+        yield completion
+
+    def ping(self) -> dict[str, Any]:
+        return {
+            "backend": "fake",
+            "model": self.model,
+            "context_window": self._context_window,
+            "latency_ms": 0.0,
+        }
+
+    def close(self) -> None:
+        return None
+
+
+def create_fake_generator(options: Mapping[str, Any]) -> FakeGenerator:
+    """Registry factory for ``create_generator("fake", {"responses": [...]})``."""
+    parsed = parse_options(FakeGeneratorOptions, options, "fake")
+    return FakeGenerator(parsed.responses, context_window=parsed.context_window, model=parsed.model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,16 +27,10 @@ def retrieval(
     Example: kotae bench retrieval ../shared/bench/jsquad --json jsquad.json
     """
     from kotae.bench import run_retrieval_bench
-    from kotae.errors import DatasetError
 
-    if not dataset_dir.is_dir():
-        raise DatasetError(f"{dataset_dir}: not a folder")
-    if config is not None and not config.is_file():
-        raise DatasetError(f"{config}: no such config file")
+    _check_inputs(dataset_dir, config)
     result = run_retrieval_bench(dataset_dir, k=k, config=config)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    _write_json(result, json_path)
     metrics = result["metrics"]
     timing = result["timing"]
     console.print(f"{result['dataset']}: {result['n_docs']} docs, {result['n_queries']} queries")
@@ -46,3 +40,58 @@ def retrieval(
         f"p95 {timing['query_p95_ms']} ms · {timing['qps']} q/s · "
         f"peak RSS {result['peak_rss_mb']} MB"
     )
+
+
+@bench_app.command("qa")
+def qa(
+    dataset_dir: Annotated[
+        Path, typer.Argument(help="Folder with corpus/queries/qrels; queries carry answers.")
+    ],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Chunks retrieved per question.")] = 5,
+    evidence: Annotated[
+        int, typer.Option("--evidence", min=1, help="Evidence sentences kept per question.")
+    ] = 3,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="kotae.toml to use for the temporary KB.")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
+) -> None:
+    """Index DATASET_DIR's corpus in a temporary knowledge base and check, for each question,
+    whether a gold answer appears in the evidence sentences kotae selects. With a [generator]
+    in the --config file (or KOTAE_GENERATOR__* variables) it also scores the generated
+    answers: character F1 for Japanese, token F1 and exact match for English.
+
+    Example: kotae bench qa ../shared/bench/jsquad -k 5 --evidence 3 --json qa.json
+    """
+    from kotae.bench import run_qa_bench
+
+    _check_inputs(dataset_dir, config)
+    result = run_qa_bench(dataset_dir, k_sources=k, n_evidence=evidence, config=config)
+    _write_json(result, json_path)
+    timing = result["timing"]
+    console.print(
+        f"{result['dataset']} ({result['language']}): {result['n_docs']} docs, "
+        f"{result['n_queries']} questions, {result['mode']}, {k} sources"
+    )
+    console.print(
+        "  " + "  ".join(f"{name} {value:.4f}" for name, value in result["metrics"].items())
+    )
+    console.print(
+        f"  index {timing['index_s']} s · question p50 {timing['query_p50_ms']} ms · "
+        f"p95 {timing['query_p95_ms']} ms (retrieval + evidence)"
+    )
+
+
+def _check_inputs(dataset_dir: Path, config: Path | None) -> None:
+    from kotae.errors import DatasetError
+
+    if not dataset_dir.is_dir():
+        raise DatasetError(f"{dataset_dir}: not a folder")
+    if config is not None and not config.is_file():
+        raise DatasetError(f"{config}: no such config file")
+
+
+def _write_json(result: dict[str, Any], json_path: Path | None) -> None:
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kotae.cli import bench, kb_commands
+from kotae.cli import ask, bench, kb_commands, log, models
 from kotae.cli.common import console, fail
 from kotae.errors import KotaeError
 
@@ -20,16 +20,21 @@ app = typer.Typer(
     "Examples:\n\n"
     "  kotae init ./kb\n\n"
     "  kotae ingest ./docs --kb ./kb\n\n"
-    '  kotae search "出張の宿泊費の上限" --kb ./kb',
+    '  kotae search "出張の宿泊費の上限" --kb ./kb\n\n'
+    '  kotae ask "出張の宿泊費の上限はいくら？" --kb ./kb',
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 kb_commands.register(app)
+ask.register(app)
 app.add_typer(kb_commands.docs_app, name="docs")
 app.add_typer(kb_commands.users_app, name="users")
 app.add_typer(bench.bench_app, name="bench")
+app.add_typer(log.log_app, name="log")
+app.add_typer(models.models_app, name="models")
+app.add_typer(models.config_app, name="config")
 
 
 @app.command()
@@ -44,7 +49,7 @@ def main(argv: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except KotaeError as exc:
-        fail(str(exc))
+        fail(str(exc), code=exc.exit_code)
     except (typer.Exit, SystemExit) as exc:
         code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
         sys.exit(code if isinstance(code, int) else 0)

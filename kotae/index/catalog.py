@@ -79,6 +79,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO meta (key, value) VALUES ('generation', '0');
         """,
     ),
+    (
+        "0002_query_log",
+        """
+        CREATE TABLE query_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            user TEXT,
+            session TEXT,
+            question TEXT NOT NULL,
+            query TEXT NOT NULL,
+            language TEXT,
+            mode TEXT,
+            generator TEXT,
+            retrieved TEXT NOT NULL DEFAULT '[]',
+            prompt TEXT,
+            answer TEXT,
+            citations TEXT NOT NULL DEFAULT '[]',
+            usage TEXT,
+            timings TEXT NOT NULL DEFAULT '{}',
+            error TEXT
+        );
+        CREATE INDEX query_log_by_time ON query_log(created_at);
+        CREATE INDEX query_log_by_session ON query_log(session)
+        """,
+    ),
 ]
 
 
@@ -424,6 +451,10 @@ class Catalog:
                 row = self._chunk(r)
                 out[row.id] = row
         return out
+
+    def is_empty(self) -> bool:
+        """Whether no document was ingested (cheap at any size)."""
+        return self.con.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is None
 
     def counts(self) -> dict[str, int]:
         one = self.con.execute
