@@ -74,14 +74,14 @@ $(LLAMA_SRC)/.extracted:
 	$(BIN)/pip download -q --no-deps --no-binary :all: \
 	  'llama-cpp-python==$(LLAMA_CPP_VERSION)' -d $(LLAMA_SRC)
 	tar xzf $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C $(LLAMA_SRC) \
-	  --strip-components=3 \
 	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py \
 	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/conversion \
 	  llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/gguf-py
+	rm -f $(LLAMA_SRC)/*.tar.gz
 	touch $@
 
 test-integration: $(VENV)/.installed-llama $(LLAMA_SRC)/.extracted
-	HF_HUB_OFFLINE=1 KOTAE_LLAMA_CONVERTER=$(LLAMA_SRC) $(BIN)/pytest -q -m integration
+	HF_HUB_OFFLINE=1 KOTAE_REQUIRE_INTEGRATION=1 $(BIN)/pytest -q -m integration
 
 check: lint typecheck
 

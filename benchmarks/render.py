@@ -296,6 +296,73 @@ def ingest_summary(data: JsonDict) -> str:
     return text.replace("|", "\\|")[:400]
 
 
+QA_TARGETS = {"jsquad": 0.85, "squad": 0.80}
+QA_LATENCY_TARGET_MS = 20.0
+ASK_OVERHEAD_TARGET_MS = 30.0
+
+
+def render_qa(results_dir: Path) -> list[str]:
+    """Extractive answers: answer-in-evidence and latency (benchmarks/run_qa.py)."""
+    lines = [
+        "| set | questions | answer in evidence @1 | @3 | target @3 | passes "
+        "| p50 ms | p95 ms | passes (p50 ≤ 20 ms) |",
+        "| --- | ---: | ---: | ---: | --- | :---: | ---: | ---: | :---: |",
+    ]
+    runs = []
+    for name in ("jsquad", "jaquad", "squad"):
+        data = read_json(results_dir / f"qa-{name}.json")
+        kotae = data.get("kotae") if data else None
+        result = kotae.get("result") if isinstance(kotae, dict) else None
+        if data is None or not isinstance(result, dict):
+            lines.append(f"| {name} | not run | | | | | | | |")
+            continue
+        runs.append(data)
+        metrics, timing = result["metrics"], result["timing"]
+        at3 = number(metrics.get("answer_in_evidence@3"))
+        target = QA_TARGETS.get(name)
+        p50 = number(timing.get("query_p50_ms"))
+        lines.append(
+            f"| {name} | {result.get('n_queries')} "
+            f"| {fmt(number(metrics.get('answer_in_evidence@1')), 3)} | **{fmt(at3, 3)}** "
+            f"| {f'≥ {target:.2f}' if target else '—'} "
+            f"| {verdict(at3, target, True) if target else 'n/a'} "
+            f"| {fmt(p50, 2)} | {fmt(number(timing.get('query_p95_ms')), 2)} "
+            f"| {verdict(p50, QA_LATENCY_TARGET_MS, False)} |"
+        )
+    return [*lines, "", measured_on(runs) if runs else ""]
+
+
+def render_ask_overhead(results_dir: Path) -> list[str]:
+    """kotae's own time per ask against the bare generator call (benchmarks/ask_overhead.py)."""
+    data = read_json(results_dir / "ask-overhead.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/ask_overhead.py`._"]
+    kotae, bare, total = data["kotae"], data.get("bare_generator_call") or {}, data["ask_total"]
+    generate = data["generate_in_ask"]
+    p50 = number(kotae.get("p50_ms"))
+    return [
+        "| measured | p50 ms | p95 ms | mean ms |",
+        "| --- | ---: | ---: | ---: |",
+        f"| kotae's own time per ask (everything but the generator call) | **{fmt(p50, 2)}** "
+        f"| {fmt(number(kotae.get('p95_ms')), 2)} | {fmt(number(kotae.get('mean_ms')), 2)} |",
+        f"| generator call inside ask | {fmt(number(generate.get('p50_ms')), 2)} "
+        f"| {fmt(number(generate.get('p95_ms')), 2)} | {fmt(number(generate.get('mean_ms')), 2)} |",
+        f"| bare generator call, same messages | {fmt(number(bare.get('p50_ms')), 2)} "
+        f"| {fmt(number(bare.get('p95_ms')), 2)} | {fmt(number(bare.get('mean_ms')), 2)} |",
+        f"| whole ask | {fmt(number(total.get('p50_ms')), 2)} "
+        f"| {fmt(number(total.get('p95_ms')), 2)} | {fmt(number(total.get('mean_ms')), 2)} |",
+        "",
+        f"Target: kotae's own time ≤ {ASK_OVERHEAD_TARGET_MS:g} ms p50 "
+        f"{verdict(p50, ASK_OVERHEAD_TARGET_MS, False)}. {data.get('n_queries')} {data['dataset']} "
+        f"questions over {data.get('n_chunks')} chunks, generator `{data.get('generator')}` "
+        f"({data.get('max_tokens')} tokens per answer), answer statuses {data.get('statuses')}.",
+        "",
+        f"_Measured {str(data.get('date', ''))[:10]}; machine: "
+        f"{data.get('machine', {}).get('cpu_model', '?')}, "
+        f"{data.get('machine', {}).get('cpu_cores', '?')} cores._",
+    ]
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -315,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         "retrieval": render_retrieval,
         "scale": render_scale,
         "ingest": render_ingest,
+        "qa": render_qa,
+        "ask-overhead": render_ask_overhead,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

@@ -89,6 +89,9 @@ def build_tiny_llama(
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

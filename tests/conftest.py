@@ -24,3 +24,20 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GGUF of :func:`kotae.tiny_models.build_tiny_llama`'s random Llama (f32, ~1 MB;
+    its Hugging Face folder is the sibling ``hf/``), converted once per session with
+    llama.cpp's converter (``tests/integration/gguf.py``). Skips when llama_cpp, gguf,
+    torch/transformers or the converter source (``$KOTAE_LLAMA_CONVERTER``, default
+    ``.cache/llama-src/...``, see ``make test-integration``) is missing."""
+    from tests.integration.gguf import build_tiny_gguf, missing_requirement
+
+    reason = missing_requirement()
+    if reason is not None:
+        if os.environ.get("KOTAE_REQUIRE_INTEGRATION"):  # make test-integration: no silent skip
+            pytest.fail(f"integration requirement missing: {reason}")
+        pytest.skip(reason)
+    return build_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf"))

@@ -47,13 +47,7 @@ class OpenAIEmbedderOptions(BaseModel):
     @field_validator("api_key_env")
     @classmethod
     def _is_env_var_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.fullmatch(value):
-            # The value is deliberately not echoed: it may be a pasted key.
-            raise ValueError(
-                "must be the NAME of an environment variable that holds the key "
-                "(e.g. OPENAI_API_KEY), never the key itself"
-            )
-        return value
+        return check_env_var_name(value)
 
     @field_validator("base_url")
     @classmethod
@@ -61,6 +55,30 @@ class OpenAIEmbedderOptions(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+def check_env_var_name(value: str | None) -> str | None:
+    """``value`` if it is an environment variable name; ValueError (not echoing it) if not."""
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        # The value is deliberately not echoed: it may be a pasted key.
+        raise ValueError(
+            "must be the NAME of an environment variable that holds the key "
+            "(e.g. OPENAI_API_KEY), never the key itself"
+        )
+    return value
+
+
+def read_api_key(env_name: str | None) -> str | None:
+    """The key in the environment variable ``env_name``; ConfigError if it is unset."""
+    if env_name is None:
+        return None
+    key = os.environ.get(env_name)
+    if not key:
+        raise ConfigError(
+            f"environment variable {env_name} (api_key_env) is not set or empty; "
+            f"export {env_name}=<your API key> before starting kotae"
+        )
+    return key
 
 
 def redact_url(url: str) -> str:
@@ -104,24 +122,12 @@ class OpenAIEmbedder:
         self.options = options
         self.name = f"openai:{options.model}"
         self.url = f"{options.base_url}/embeddings"
-        self._api_key = self._read_api_key()
+        self._api_key = read_api_key(options.api_key_env)
         self._transport = transport
         self._sleep = sleep
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self._dim: int | None = options.dimensions
-
-    def _read_api_key(self) -> str | None:
-        env_name = self.options.api_key_env
-        if env_name is None:
-            return None
-        key = os.environ.get(env_name)
-        if not key:
-            raise ConfigError(
-                f"environment variable {env_name} (api_key_env) is not set or empty; "
-                f"export {env_name}=<your API key> before starting kotae"
-            )
-        return key
 
     @property
     def dim(self) -> int:

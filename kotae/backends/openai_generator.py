@@ -16,7 +16,6 @@ serve the model (:class:`~kotae.errors.ModelNotFoundError`), the prompt is too l
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,9 +33,10 @@ from kotae.backends.generators import (
     Usage,
 )
 from kotae.backends.openai_compatible import (
-    _ENV_NAME,
     MAX_RETRY_AFTER_S,
     RETRYABLE_STATUS,
+    check_env_var_name,
+    read_api_key,
     redact_url,
     server_error_message,
 )
@@ -86,13 +86,7 @@ class OpenAIGeneratorOptions(BaseModel):
     @field_validator("api_key_env")
     @classmethod
     def _is_env_var_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.fullmatch(value):
-            # The value is deliberately not echoed: it may be a pasted key.
-            raise ValueError(
-                "must be the NAME of an environment variable that holds the key "
-                "(e.g. OPENAI_API_KEY), never the key itself"
-            )
-        return value
+        return check_env_var_name(value)
 
     @field_validator("base_url")
     @classmethod
@@ -128,7 +122,7 @@ class OpenAIGenerator:
         self.name = f"openai:{options.model}"
         self.base_url = options.base_url
         self._shown_url = redact_url(options.base_url)
-        self._api_key = self._read_api_key()
+        self._api_key = read_api_key(options.api_key_env)
         self._tokenizer_path = self._resolve_tokenizer_path()
         self._transport = transport
         self._sleep = sleep
@@ -260,18 +254,6 @@ class OpenAIGenerator:
         self.close()
 
     # -- set-up ------------------------------------------------------------------------------
-
-    def _read_api_key(self) -> str | None:
-        env_name = self.options.api_key_env
-        if env_name is None:
-            return None
-        key = os.environ.get(env_name)
-        if not key:
-            raise ConfigError(
-                f"environment variable {env_name} (api_key_env) is not set or empty; "
-                f"export {env_name}=<your API key> before starting kotae"
-            )
-        return key
 
     def _resolve_tokenizer_path(self) -> Path | None:
         if self.options.tokenizer is None:

@@ -35,8 +35,8 @@ def fake_gguf(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def generator(request: pytest.FixtureRequest) -> Iterator[LlamaCppGenerator]:
+    tiny_gguf: Path = request.getfixturevalue("tiny_gguf")  # fails or skips without llama_cpp
     pytest.importorskip("llama_cpp")
-    tiny_gguf: Path = request.getfixturevalue("tiny_gguf")
     gen = LlamaCppGenerator(
         LlamaCppGeneratorOptions(model_path=str(tiny_gguf), n_ctx=N_CTX, n_threads=2)
     )
