@@ -56,21 +56,30 @@ class GenerationParams:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens of one call, as the backend counted them."""
+    """Tokens of one call, as the backend counted them.
+
+    ``estimated`` is true when the server reported nothing (some servers send no usage
+    when streaming) and kotae counted itself: with the model's tokenizer when configured,
+    else with :func:`kotae.documents.chunking.estimate_tokens`.
+    """
 
     prompt_tokens: int
     completion_tokens: int
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_dict(self) -> dict[str, int]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.estimated:
+            data["estimated"] = True
+        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from kotae.backends.openai_compatible import (
     server_error_message,
 )
 from kotae.backends.registry import parse_options
+from kotae.documents.chunking import estimate_tokens
 from kotae.errors import (
     BackendError,
     BackendTimeoutError,
@@ -150,6 +151,17 @@ class OpenAIGenerator:
             return None
         return len(tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def _counted_usage(self, messages: Sequence[Message], text: str) -> Usage:
+        """Usage counted by kotae, for servers that report none when streaming
+        (llama-cpp-python's server ignores ``stream_options``)."""
+
+        def count(piece: str) -> int:
+            counted = self.count_tokens(piece)
+            return estimate_tokens(piece) if counted is None else counted
+
+        prompt = sum(count(message.content) for message in messages)
+        return Usage(prompt, count(text), estimated=True)
+
     def generate(
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> Completion:
@@ -212,10 +224,11 @@ class OpenAIGenerator:
         timings = {"total_ms": _ms_since(start)}
         if first_token_ms is not None:
             timings["first_token_ms"] = first_token_ms
+        text = "".join(parts)
         yield Completion(
-            text="".join(parts),
+            text=text,
             model=model,
-            usage=usage,
+            usage=usage or self._counted_usage(messages, text),
             finish_reason=finish_reason,
             timings=timings,
         )
@@ -491,10 +504,14 @@ class OpenAIGenerator:
         return self._error(
             BackendError,
             f"{self._where()} stopped streaming after {received} characters: {reason}. "
-            "The answer is incomplete; ask again, and check the server's log if it repeats.",
+            "The answer is incomplete; ask again, and check the server's log if it repeats. "
+            "(llama-cpp-python's server ends a stream silently when the prompt exceeds its "
+            "context: set [generator] context_window and tokenizer so kotae packs to fit.)",
             f"{self._where_ja()}からのストリーミングが {received} 文字で途切れました。"
             "回答は不完全です。もう一度お試しください。繰り返す場合はサーバーのログを"
-            "確認してください。",
+            "確認してください(llama-cpp-python のサーバーはプロンプトがコンテキスト長を超えると"
+            "黙ってストリームを終えます。[generator] の context_window と tokenizer を設定すると、"
+            "kotae が収まるように詰めます)。",
         )
 
     def _stream_error(self, chunk: dict[str, Any], parts: list[str]) -> BackendError:

@@ -326,14 +326,19 @@ def test_stream_yields_deltas_then_one_final_completion(
     assert payload["max_tokens"] == 32
 
 
-def test_a_stream_without_usage_ends_with_usage_none(
+def test_a_stream_without_usage_gets_usage_counted_by_kotae(
     api: FakeChatAPI, generator: OpenAIGenerator
 ) -> None:
+    from kotae.documents.chunking import estimate_tokens
+
     api.script = ["nousage"]
     final = list(generator.stream(MESSAGES))[-1]
     assert isinstance(final, Completion)
     assert final.text == ANSWER
-    assert final.usage is None
+    assert final.usage is not None and final.usage.estimated
+    assert final.usage.prompt_tokens == sum(estimate_tokens(m.content) for m in MESSAGES)
+    assert final.usage.completion_tokens == estimate_tokens(ANSWER)
+    assert final.usage.to_dict()["estimated"] is True
 
 
 def test_429_is_retried_after_the_servers_retry_after_capped(
