@@ -543,7 +543,7 @@ def _extract(
     )
     lines, citations, cited = [], [], set()
     for item in evidence:
-        lines.append(f"{item.text} [{item.source_rank}]")
+        lines.append(f"{one_line(item.text)} [{item.source_rank}]")
         if item.source_rank not in cited:
             cited.add(item.source_rank)
             citations.append(_citation(item.source_rank, sources[item.source_rank - 1], item.text))
@@ -564,6 +564,20 @@ def _extract(
         notice=templates(language)["no_generator"],
         timings=timings,
     )
+
+
+_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \\t]*\\n\\s*(?=[{_CJK}])")
+
+
+def one_line(text: str) -> str:
+    """An evidence passage on one line: table rows joined by " / ", a line wrapped inside
+    Japanese text joined without a space, other line breaks become a space."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and all("|" in line for line in lines):
+        return " / ".join(lines)
+    joined = _CJK_BREAK.sub("", "\n".join(lines))
+    return re.sub(r"\s*\n\s*", " ", joined)
 
 
 def _ms(since: float) -> float:

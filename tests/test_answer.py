@@ -317,3 +317,17 @@ def test_strip_citations() -> None:
         == "期限は翌月10日です。承認が必要です"
     )
     assert strip_citations("600 requests per minute [1, 2].") == "600 requests per minute."
+
+
+def test_evidence_is_shown_on_one_line() -> None:
+    from kotae.answer import one_line
+
+    assert (
+        one_line("宿泊費の上限は次の\n表のとおりとする。") == "宿泊費の上限は次の表のとおりとする。"
+    )
+    assert (
+        one_line("returns 429 with a\n  Retry-After header.")
+        == "returns 429 with a Retry-After header."
+    )
+    assert one_line("区分 | 日当\n一般社員 | 2,000円\n") == "区分 | 日当 / 一般社員 | 2,000円"
+    assert one_line("日帰りは半額。\nHello") == "日帰りは半額。 Hello"
