@@ -97,7 +97,11 @@ def main() -> int:
                 generator.generate(answer.prompt, params)
                 bare_ms.append((time.perf_counter() - t0) * 1000)
         n_chunks = report.chunks
-        generator_name = generator.name
+        generator_name = (
+            "transformers: tiny random Llama of kotae.tiny_models"
+            if args.generator == "transformers"
+            else generator.name
+        )
         generator.close()
         kb.close()
     result: dict[str, Any] = {

@@ -8,11 +8,13 @@ import kotae
 def test_public_api_is_pinned() -> None:
     assert sorted(kotae.__all__) == [
         "Access",
+        "Answer",
         "IngestReport",
         "KnowledgeBase",
         "KotaeError",
         "Record",
         "SearchResult",
+        "answer_question",
         "init_kb",
         "open_kb",
     ]
