@@ -483,11 +483,13 @@ def _generate(
     numbers = parse_citations(text)
     citations, invalid = check_citations(numbers, sources)
     notice = None
+    status: AnswerStatus = "no_evidence" if is_no_answer(text, language) else "ok"
     if invalid:
         notice = templates(language)["invalid_citations"].format(
             numbers=" ".join(f"[{n}]" for n in invalid)
         )
-    status: AnswerStatus = "no_evidence" if is_no_answer(text, language) else "ok"
+    elif not citations and status == "ok":
+        notice = templates(language)["no_citations"]
     return Answer(
         question,
         query,

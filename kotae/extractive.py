@@ -22,7 +22,7 @@ the previous one when the chosen sentence itself is very short. (Passing a share
 sentence's score on to the next one instead measured neutral, within 0.003.) No sentence
 is shown twice.
 
-Weights were set on the JSQuAD, JaQuAD and SQuAD development questions as a whole, on flat
+Weights were set on the questions of the shared JSQuAD, JaQuAD and SQuAD sets as a whole, on flat
 optima (a change of a weight by half moves answer-in-evidence@3 by under one point).
 """
 

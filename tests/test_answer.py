@@ -331,3 +331,11 @@ def test_evidence_is_shown_on_one_line() -> None:
     )
     assert one_line("区分 | 日当\n一般社員 | 2,000円\n") == "区分 | 日当 / 一般社員 | 2,000円"
     assert one_line("日帰りは半額。\nHello") == "日帰りは半額。 Hello"
+
+
+def test_an_answer_without_citations_gets_a_notice(filled: KnowledgeBase) -> None:
+    answer = answer_question(
+        filled, "経費の申請期限は？", Access.public(), FakeGenerator(["翌月10日までです。"])
+    )
+    assert answer.status == "ok" and answer.citations == [] and answer.invalid_citations == []
+    assert answer.notice == "注意: この回答には出典が示されていません。資料で確認してください。"

@@ -163,3 +163,9 @@ def test_a_plugin_that_is_not_a_factory_is_a_config_error(
     registry: BackendRegistry[Embedder] = BackendRegistry("embedder")
     with pytest.raises(ConfigError, match="not a factory"):
         registry.create("broken", {})
+
+
+def test_fake_embedder_row_is_unit_even_when_features_cancel() -> None:
+    # "0" hashes its two features into one slot with opposite signs at dim 16
+    vectors = FakeEmbedder(dim=16).embed(["0"])
+    assert abs(float(np.linalg.norm(vectors[0])) - 1.0) < 1e-6
