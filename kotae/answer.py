@@ -98,8 +98,8 @@ class Citation:
 @dataclass(slots=True)
 class Answer:
     """What ``kotae ask`` returns. ``timings`` are milliseconds per stage: ``retrieve_ms``,
-    ``prompt_ms``, ``generate_ms`` (and ``first_token_ms`` when streamed), ``total_ms`` and
-    ``kotae_ms`` (everything except the generator call)."""
+    ``prompt_ms``, ``generate_ms`` (and ``first_token_ms`` when streamed; ``rewrite_ms`` for
+    a chat follow-up), ``total_ms`` and ``kotae_ms`` (everything except the generator calls)."""
 
     question: str
     query: str  # what was searched: the question, or a follow-up rewritten standalone
@@ -316,7 +316,6 @@ def rewrite_followup(
     history: Sequence[Turn],
     language: Language,
     generator: Generator | None = None,
-    params: GenerationParams | None = None,
 ) -> str:
     """``question`` as a standalone search query, using the previous turns.
 
@@ -333,10 +332,7 @@ def rewrite_followup(
             Message("system", t["rewrite_system"]),
             Message("user", t["rewrite_user"].format(history=lines, question=question)),
         ]
-        rewrite_params = GenerationParams(max_tokens=128, temperature=0.0)
-        if params is not None:
-            rewrite_params = GenerationParams(max_tokens=128, temperature=0.0, seed=params.seed)
-        rewritten = generator.generate(messages, rewrite_params).text.strip()
+        rewritten = generator.generate(messages, GenerationParams(max_tokens=128)).text.strip()
         first_line = rewritten.splitlines()[0].strip() if rewritten else ""
         return first_line or question
     short = len(question) <= (12 if language == "ja" else 24)
@@ -441,7 +437,10 @@ def answer_question(
         log.write_error(exc, _ms(started))
         raise
     timings["total_ms"] = _ms(started)
-    timings["kotae_ms"] = round(timings["total_ms"] - timings.get("generate_ms", 0.0), 3)
+    model_ms = timings.get("generate_ms", 0.0) + (
+        timings.get("rewrite_ms", 0.0) if generating else 0
+    )
+    timings["kotae_ms"] = round(timings["total_ms"] - model_ms, 3)
     answer.timings = timings
     answer.log_id = log.write(answer)
     return answer

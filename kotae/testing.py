@@ -81,9 +81,9 @@ class FakeEmbedder:
                 slot, sign = _feature_slot(feature, self.dim)
                 vectors[row, slot] += sign * (1.0 + math.log(count))
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        for row in np.flatnonzero(norms[:, 0] == 0):  # features that cancelled out (rare)
+        for empty in np.flatnonzero(norms[:, 0] == 0):  # features that cancelled out (rare)
             slot, _ = _feature_slot("empty", self.dim)
-            vectors[row, slot] = norms[row, 0] = 1.0
+            vectors[empty, slot] = norms[empty, 0] = 1.0
         normalized: npt.NDArray[np.float32] = vectors / norms
         return normalized
 
