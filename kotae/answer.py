@@ -354,7 +354,7 @@ class AskOptions:
     history: Sequence[Turn] = ()
     session: str | None = None
     on_token: Callable[[str], None] | None = None  # set = stream the generation
-    kind: Literal["ask", "chat"] = "ask"
+    kind: Literal["ask", "chat", "eval"] = "ask"
 
 
 def answer_question(

@@ -6,6 +6,7 @@ environment variable such as ``KOTAE_RETRIEVAL__CANDIDATES=200`` (pydantic-setti
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +62,53 @@ class AnswerSettings(BaseModel):
     history_turns: int = Field(default=3, ge=0, le=20)  # chat turns used to rewrite follow-ups
 
 
+class KPI(BaseModel):
+    """A target the PoC must meet, e.g. ``recall@5 >= 0.9`` or ``p95_total_ms <= 3000``.
+
+    ``name`` is an evaluation metric (``recall@5``, ``char_f1``, ``faithfulness``...), a
+    latency (``p50_total_ms``, ``p95_total_ms``), ``cost_per_1000``, or an operational KPI
+    measured later from the query log and feedback (``handling_time_saved``...).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    target: float
+    op: Literal[">=", "<=", ">", "<"] = ">="
+    description: str = ""
+
+
+class UseCaseSettings(BaseModel):
+    """What the knowledge base is for, and the KPIs with targets that the report, the gate
+    and the operations dashboard judge against."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    purpose: str = ""
+    users: str = ""
+    kpis: list[KPI] = Field(default_factory=list)
+
+
+class PriceSettings(BaseModel):
+    """What a configuration costs: API prices per 1M tokens, or a self-hosted GPU hour."""
+
+    model_config = ConfigDict(extra="forbid")
+    currency: str = "USD"
+    input_per_million: float | None = Field(default=None, ge=0)
+    output_per_million: float | None = Field(default=None, ge=0)
+    gpu_hour: float | None = Field(default=None, ge=0)  # self-hosted: price of one GPU hour
+    gpus: int = Field(default=1, ge=1)
+
+
+class EvalSettings(BaseModel):
+    """How ``kotae eval run`` runs this configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""  # the configuration's label in reports; default: the file name
+    concurrency: int = Field(default=4, ge=1, le=64)
+    k: int = Field(default=10, ge=1, le=100)  # documents kept for the retrieval metrics
+    price: PriceSettings | None = None
+
+
 class BackendSettings(BaseModel):
     """A model backend chosen by name; other keys are the backend's own options."""
 
@@ -81,6 +129,9 @@ class Settings(BaseSettings):
     reranker: BackendSettings = Field(default_factory=BackendSettings)
     generator: BackendSettings = Field(default_factory=BackendSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    judge: BackendSettings = Field(default_factory=BackendSettings)  # LLM judge for eval
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    use_case: UseCaseSettings = Field(default_factory=UseCaseSettings)
     query_log: bool = True  # log every ask and search in the knowledge base
 
     @classmethod
@@ -97,6 +148,24 @@ class Settings(BaseSettings):
 
 
 _TOML_PATH: dict[str, Path | None] = {"path": None}
+_SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def hide_secrets(value: Any, key: str = "") -> Any:
+    """``value`` with secret-looking keys masked and URL credentials removed.
+
+    Keys naming an environment variable (``api_key_env``) are kept: they hold no secret.
+    """
+    if isinstance(value, dict):
+        return {k: hide_secrets(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hide_secrets(v, key) for v in value]
+    if _SECRET_KEY.search(key) and not key.endswith("_env") and value not in (None, ""):
+        return "***"
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub("***@", value)
+    return value
 
 
 def load_settings(toml_path: Path | None = None, **overrides: Any) -> Settings:

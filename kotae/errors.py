@@ -22,7 +22,7 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     │   ├── BackendTimeoutError      no answer within the read timeout
     │   ├── ModelNotFoundError       the server does not serve the configured model
     │   └── ContextOverflowError     the prompt does not fit the model's context window
-    └── DatasetError           a benchmark dataset folder is malformed
+    └── DatasetError           a dataset folder or eval-set file is malformed
 """
 
 from __future__ import annotations
@@ -114,4 +114,4 @@ class ContextOverflowError(BackendError):
 
 
 class DatasetError(KotaeError):
-    """A dataset folder does not have the expected layout."""
+    """A dataset folder does not have the expected layout, or an eval-set file is malformed."""

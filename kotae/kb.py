@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
-from kotae.errors import IndexMismatchError, KnowledgeBaseError, QueryError
+from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
 from kotae.index.catalog import PUBLIC, Catalog, ChunkRow, DocumentRow
 from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
 from kotae.text.tokenize import Tokenizer, default_tokenizer
@@ -314,11 +315,32 @@ class KnowledgeBase:
         }
 
 
-def init_kb(path: Path) -> KnowledgeBase:
-    """Create a knowledge base in ``path`` (an existing one is opened, not overwritten)."""
+USE_CASES = ("knowledge-search", "faq-support", "drafting")
+
+
+def use_case_template(name: str) -> str:
+    """The commented ``[use_case]`` template (Japanese and English) for ``name``."""
+    if name not in USE_CASES:
+        raise ConfigError(f"unknown use case {name!r}: choose one of {', '.join(USE_CASES)}")
+    return (Path(__file__).parent / "use_cases" / f"{name}.toml").read_text("utf-8")
+
+
+def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
+    """Create a knowledge base in ``path`` (an existing one is opened, not overwritten).
+
+    ``use_case`` appends that use case's ``[use_case]`` template with its KPIs to
+    ``kotae.toml`` (once: a file that already has a ``[use_case]`` section is an error).
+    """
+    template = use_case_template(use_case) if use_case else None
     path.mkdir(parents=True, exist_ok=True)
-    if not (path / CONFIG_FILE).exists():
-        (path / CONFIG_FILE).write_text(DEFAULT_TOML, "utf-8")
+    config = path / CONFIG_FILE
+    if not config.exists():
+        config.write_text(DEFAULT_TOML, "utf-8")
+    if template is not None:
+        current = config.read_text("utf-8")
+        if re.search(r"^\s*\[use_case\]", current, flags=re.MULTILINE):
+            raise ConfigError(f"{config} already has a [use_case] section: edit it there")
+        config.write_text(current.rstrip("\n") + "\n\n" + template, "utf-8")
     Catalog(path / DB_FILE).close()
     return KnowledgeBase(path)
 

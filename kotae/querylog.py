@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from kotae.retrieval import SearchResult
 
-Kind = Literal["search", "ask", "chat"]
+Kind = Literal["search", "ask", "chat", "eval"]
 Status = Literal["ok", "no_evidence", "error"]
 
 _JSON_FIELDS = ("retrieved", "prompt", "citations", "usage", "timings")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -127,6 +128,7 @@ class FakeGeneratorOptions(BaseModel):
     responses: list[str] = Field(default_factory=list)
     context_window: int = Field(default=4096, gt=0)
     model: str = "fake"
+    delay_s: float = Field(default=0.0, ge=0, le=60)  # seconds per call: slow-model tests
 
 
 class FakeGenerator:
@@ -144,8 +146,10 @@ class FakeGenerator:
         *,
         context_window: int = 4096,
         model: str = "fake",
+        delay_s: float = 0.0,
     ) -> None:
         self.responses = list(responses)
+        self.delay_s = delay_s
         self.model = model
         self.name = f"fake:{model}"
         self._context_window = context_window
@@ -172,6 +176,8 @@ class FakeGenerator:
         from kotae.backends.generators import Completion, Usage
 
         self.calls.append(list(messages))
+        if self.delay_s:
+            time.sleep(self.delay_s)
         text = self._reply(messages)
         prompt_tokens = sum(self.count_tokens(m.content) or 0 for m in messages)
         usage = Usage(prompt_tokens, self.count_tokens(text) or 0)
@@ -198,4 +204,9 @@ class FakeGenerator:
 def create_fake_generator(options: Mapping[str, Any]) -> FakeGenerator:
     """Registry factory for ``create_generator("fake", {"responses": [...]})``."""
     parsed = parse_options(FakeGeneratorOptions, options, "fake")
-    return FakeGenerator(parsed.responses, context_window=parsed.context_window, model=parsed.model)
+    return FakeGenerator(
+        parsed.responses,
+        context_window=parsed.context_window,
+        model=parsed.model,
+        delay_s=parsed.delay_s,
+    )

@@ -32,12 +32,28 @@ def register(app: typer.Typer) -> None:
 
 def init(
     directory: Annotated[Path | None, typer.Argument(help="Where to create it.")] = None,
+    use_case: Annotated[
+        str | None,
+        typer.Option(
+            "--use-case",
+            help="Add a commented [use_case] template with KPIs and targets: "
+            "knowledge-search, faq-support or drafting.",
+        ),
+    ] = None,
     kb: KbOption = None,
 ) -> None:
-    """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY."""
+    """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY.
+
+    Example: kotae init ./kb --use-case knowledge-search
+    """
     path = directory or find_kb_dir(kb)
-    with init_kb(path) as created:
+    with init_kb(path, use_case=use_case) as created:
         console.print(f"knowledge base ready in {escape(str(created.path))}")
+        if use_case:
+            console.print(
+                f"use case {use_case!r}: edit the KPIs and targets in "
+                f"{escape(str(created.path / 'kotae.toml'))}"
+            )
 
 
 def ingest(

@@ -20,7 +20,7 @@ def list_(
     limit: Annotated[
         int, typer.Option("-n", "--limit", min=1, help="How many, newest first.")
     ] = 20,
-    kind: Annotated[str | None, typer.Option("--kind", help="search, ask or chat.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="search, ask, chat or eval.")] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="ok, no_evidence or error.")
     ] = None,
@@ -32,8 +32,8 @@ def list_(
 
     Example: kotae log list --kind ask --status error
     """
-    if kind not in (None, "search", "ask", "chat"):
-        fail(f"unknown --kind {kind!r}: use search, ask or chat")
+    if kind not in (None, "search", "ask", "chat", "eval"):
+        fail(f"unknown --kind {kind!r}: use search, ask, chat or eval")
     if status not in (None, "ok", "no_evidence", "error"):
         fail(f"unknown --status {status!r}: use ok, no_evidence or error")
     with open_kb(kb) as base:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import typer
@@ -16,12 +15,10 @@ from kotae.cli.ask import (
     settings_for,
 )
 from kotae.cli.common import JsonOption, KbOption, console, fail, print_json
+from kotae.config import hide_secrets
 
 models_app = typer.Typer(help="The model backends: check them.", no_args_is_help=True)
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
-
-_SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 @models_app.command()
@@ -59,22 +56,6 @@ def ping(
     for key, value in info.items():
         if key not in {"latency_ms", "context_window"}:
             console.print(f"  {key}: {escape(str(value))}")
-
-
-def hide_secrets(value: Any, key: str = "") -> Any:
-    """``value`` with secret-looking keys masked and URL credentials removed.
-
-    Keys naming an environment variable (``api_key_env``) are kept: they hold no secret.
-    """
-    if isinstance(value, dict):
-        return {k: hide_secrets(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [hide_secrets(v, key) for v in value]
-    if _SECRET_KEY.search(key) and not key.endswith("_env") and value not in (None, ""):
-        return "***"
-    if isinstance(value, str):
-        return _URL_CREDENTIALS.sub("***@", value)
-    return value
 
 
 @config_app.command()

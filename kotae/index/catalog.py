@@ -106,6 +106,34 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX query_log_by_session ON query_log(session)
         """,
     ),
+    (
+        "0003_eval_runs",
+        """
+        CREATE TABLE eval_runs (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            set_name TEXT NOT NULL,
+            set_hash TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            n_questions INTEGER NOT NULL,
+            config TEXT NOT NULL DEFAULT '{}',
+            items TEXT NOT NULL DEFAULT '[]',
+            summary TEXT
+        );
+        CREATE INDEX eval_runs_by_key ON eval_runs(set_hash, config_hash, status);
+        CREATE TABLE eval_results (
+            run_id TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (run_id, item_id)
+        ) WITHOUT ROWID
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,281 @@
+"""``kotae eval run|list|show|compare|gate|report``: runs over an eval set, and what they say."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
+from kotae.cli.eval import eval_app
+from kotae.evaluation.model import RunSummary
+from kotae.kb import find_kb_dir, open_kb
+
+MAIN_METRICS = (
+    "recall@5",
+    "mrr",
+    "ndcg@10",
+    "answer_in_evidence@3",
+    "char_f1",
+    "token_f1",
+    "em",
+    "correctness",
+    "faithfulness",
+    "citation_precision",
+    "total_ms",
+)
+
+
+@eval_app.command()
+def run(
+    eval_set: Annotated[Path, typer.Option("--set", help="The eval set (JSONL).")],
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--config",
+            help="A configuration to evaluate (repeatable): kotae.toml sections laid over "
+            "the knowledge base's. Without it, the knowledge base's own settings.",
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the runs' results here.")
+    ] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start over instead of resuming an unfinished run.")
+    ] = False,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write the HTML report of these runs.")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="The report's language: ja or en.")] = "ja",
+    kb: KbOption = None,
+) -> None:
+    """Run each configuration over the eval set; prints the run ids.
+
+    An interrupted run resumes where it stopped when you run the same set with the same
+    configuration again.
+
+    Example: kotae eval run --set questions.jsonl --config llama3-vllm.toml --config gpt-4o.toml
+    """
+    from kotae.evaluation.datasets import read_eval_set
+    from kotae.evaluation.runner import load_config, run_eval
+
+    if lang not in ("ja", "en"):
+        fail(f"unknown --lang {lang!r}: use ja or en")
+    kb_path = find_kb_dir(kb)
+    items = read_eval_set(eval_set)
+    if not items:
+        fail(f"{eval_set}: the eval set has no questions")
+    configs = [load_config(kb_path, path) for path in (config or [None])]  # type: ignore[list-item]
+    runs: list[RunSummary] = []
+    for cfg in configs:
+        with _progress(f"{cfg.name}") as update:
+            summary = run_eval(kb_path, items, eval_set.stem, cfg, new=new, progress=update)
+        runs.append(summary)
+        console.print(f"{summary.id}  {escape(cfg.name)}  {_headline(summary)}")
+    if json_path is not None:
+        data = {"set": str(eval_set), "runs": [r.to_dict() for r in runs]}
+        json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    if report_path is not None:
+        _write_report([r.id for r in runs], report_path, lang, kb)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op otherwise."""
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _headline(run: RunSummary) -> str:
+    parts = []
+    for name in MAIN_METRICS:
+        metric = run.metrics.get(name)
+        if metric is not None:
+            parts.append(
+                f"{name} {metric.mean:.3f}" if name != "total_ms" else f"{name} {metric.mean:.0f}"
+            )
+    if run.cost_per_1000 is not None:
+        parts.append(f"cost/1000 {run.cost_per_1000:.2f} {run.currency}")
+    return " · ".join(parts)
+
+
+@eval_app.command("list")
+def list_(json_out: JsonOption = False, kb: KbOption = None) -> None:
+    """List evaluation runs, newest first."""
+    from kotae.evaluation.store import list_runs
+
+    with open_kb(kb) as base:
+        runs = list_runs(base.catalog.con, limit=100)
+    if json_out:
+        print_json([r.to_dict() for r in runs])
+        return
+    table = Table(box=None)
+    for column in ("id", "created", "name", "set", "status", "questions", "headline"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(
+            r.id,
+            r.created_at[:19],
+            escape(r.name),
+            escape(r.set_name),
+            r.status,
+            str(r.n_questions),
+            escape(_headline(r)),
+        )
+    console.print(table)
+
+
+@eval_app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
+    questions: Annotated[
+        bool, typer.Option("--questions", help="Also list every question's result.")
+    ] = False,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Show one run: its configuration and every metric with its 95% interval."""
+    from kotae.evaluation import store
+
+    with open_kb(kb) as base:
+        summary = store.get_run(base.catalog.con, run_id)
+        results = store.results(base.catalog.con, summary.id) if questions or json_out else []
+    if json_out:
+        print_json({**summary.to_dict(), "results": [r.to_dict() for r in results]})
+        return
+    console.print(
+        f"[bold]{summary.id}[/bold] {escape(summary.name)} on {escape(summary.set_name)} "
+        f"({summary.n_questions} questions, {summary.status}, {summary.created_at})"
+    )
+    table = Table(box=None)
+    for column in ("metric", "mean", "95% CI", "n", "failed"):
+        table.add_column(column)
+    for name, m in summary.metrics.items():
+        table.add_row(
+            name, f"{m.mean:.4f}", f"{m.ci_low:.4f}–{m.ci_high:.4f}", str(m.n), str(m.failures)
+        )
+    console.print(table)
+    if summary.cost_per_1000 is not None:
+        console.print(f"cost per 1,000 questions: {summary.cost_per_1000:.2f} {summary.currency}")
+    for r in results:
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.items() if v is not None)
+        console.print(f"{escape(r.item_id)}  {r.status}  {scores}")
+
+
+@eval_app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="The first run (baseline).")],
+    run_b: Annotated[str, typer.Argument(help="The second run.")],
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Compare two runs metric by metric, on the questions they share (paired).
+
+    Example: kotae eval compare 3f2a 9c1d
+    """
+    report = _gate(run_a, run_b, max_drop=0.0, kb=kb)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _print_rows(report.table())
+
+
+def _print_rows(rows: list[list[str]]) -> None:
+    table = Table(box=None)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows[1:]:
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
+def _gate(baseline: str, candidate: str, max_drop: float, kb: str | None) -> Any:
+    from kotae.evaluation import store
+    from kotae.evaluation.gate import compare as compare_runs
+
+    with open_kb(kb) as base:
+        a = store.get_run(base.catalog.con, baseline)
+        b = store.get_run(base.catalog.con, candidate)
+        results_a = store.results(base.catalog.con, a.id)
+        results_b = store.results(base.catalog.con, b.id)
+    return compare_runs(results_a, results_b, max_drop=max_drop)
+
+
+@eval_app.command()
+def gate(
+    baseline: Annotated[str, typer.Option("--baseline", help="The run to defend.")],
+    candidate: Annotated[str, typer.Option("--candidate", help="The run of the change.")],
+    max_drop: Annotated[
+        float,
+        typer.Option(
+            "--max-drop",
+            min=0.0,
+            help="Tolerated drop of a metric (absolute; relative for _ms metrics).",
+        ),
+    ] = 0.02,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Exit 1 when a metric of the candidate drops beyond --max-drop, significantly
+    (paired bootstrap). Use it in CI and before every model switch.
+
+    Example: kotae eval gate --baseline 3f2a --candidate 9c1d --max-drop 0.02
+    """
+    report = _gate(baseline, candidate, max_drop=max_drop, kb=kb)
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _print_rows(report.table())
+        console.print("gate: PASS" if report.passed else "gate: FAIL")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@eval_app.command()
+def report(
+    run_ids: Annotated[list[str], typer.Argument(help="Runs to put in the report.")],
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "ja",
+    kb: KbOption = None,
+) -> None:
+    """Write one self-contained HTML report (no network): the comparison table, quality
+    against cost, latency, the worst questions, and a verdict for each KPI of [use_case].
+
+    Example: kotae eval report 3f2a 9c1d --out poc-report.html
+    """
+    _write_report(run_ids, out, lang, kb)
+
+
+def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> None:
+    from kotae.evaluation import store
+    from kotae.evaluation.report import render_report, write_report
+
+    if lang not in ("ja", "en"):
+        fail(f"unknown --lang {lang!r}: use ja or en")
+    with open_kb(kb) as base:
+        con = base.catalog.con
+        runs = [store.get_run(con, run_id) for run_id in run_ids]
+        results = {r.id: store.results(con, r.id) for r in runs}
+        items = {item.id: item for r in runs for item in store.items(con, r.id)}
+        use_case = base.settings.use_case.model_dump()
+    html = render_report(runs, results, items, use_case=use_case, language=lang)  # type: ignore[arg-type]
+    write_report(out, html)
+    console.print(f"wrote {escape(str(out))}")

@@ -1,0 +1,199 @@
+"""The regression gate: does a candidate run score significantly worse than a baseline run?
+
+Questions are paired by ``item_id``; a metric uses the pairs where both runs have a value.
+For each metric, with d = candidate - baseline per pair:
+
+- **drop**: how much worse the candidate is on average. For scores (higher is better:
+  retrieval, answer, citation and judge metrics) it is absolute: ``-mean(d)``, so
+  ``max_drop=0.02`` allows two points of F1 or recall. For latencies (names ending in
+  ``_ms``) and costs (names containing ``cost``), lower is better and the drop is relative to
+  the baseline's mean: ``mean(d) / mean(baseline)``, so ``max_drop=0.02`` allows 2% slower.
+  Rates (names ending in ``_per_s``, e.g. ``tokens_per_s``) are higher-is-better with a
+  relative drop: ``-mean(d) / mean(baseline)``.
+- **significance**: a paired bootstrap of mean(d) (pairs resampled with replacement). The
+  reported interval is its two-sided 1-2*alpha percentile interval, whose ends are the
+  one-sided 1-alpha bounds: the candidate is significantly worse when ``ci_high < 0`` for a
+  higher-is-better metric, ``ci_low > 0`` for a lower-is-better one.
+
+A metric **fails** when its drop exceeds ``max_drop`` AND it is significantly worse. It is
+``n/a`` with fewer than 2 pairs (one pair says nothing about noise) or when it is missing
+from either run; ``n/a`` does not fail the gate. The gate passes when no metric fails.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from kotae.evaluation.metrics import bootstrap_means
+from kotae.evaluation.model import QuestionResult
+
+Verdict = Literal["pass", "fail", "n/a"]
+MIN_PAIRS = 2
+
+
+def lower_is_better(metric: str) -> bool:
+    """Latencies (``*_ms``) and costs (``*cost*``) improve as they go down."""
+    return metric.endswith("_ms") or "cost" in metric
+
+
+def relative_drop(metric: str) -> bool:
+    """Whether ``max_drop`` is a fraction of the baseline (unbounded scales), not points."""
+    return lower_is_better(metric) or metric.endswith("_per_s")
+
+
+@dataclass(frozen=True, slots=True)
+class GateRow:
+    """One metric's comparison. Means are over the paired questions only, so that
+    ``diff == candidate - baseline``; ``drop`` is in ``max_drop``'s unit (see the module)."""
+
+    metric: str
+    baseline: float | None
+    candidate: float | None
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_pairs: int
+    drop: float | None
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class GateReport:
+    """The gate's verdict on every compared metric."""
+
+    rows: tuple[GateRow, ...]
+    max_drop: float
+    alpha: float
+
+    @property
+    def passed(self) -> bool:
+        return all(row.verdict != "fail" for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "max_drop": self.max_drop,
+            "alpha": self.alpha,
+            "rows": [asdict(row) for row in self.rows],
+        }
+
+    def table(self) -> list[list[str]]:
+        """The rows as plain strings for a terminal table, the header first."""
+        interval = f"{round((1 - 2 * self.alpha) * 100):g}% CI"
+        header = ["metric", "baseline", "candidate", "diff", interval, "drop", "pairs", "verdict"]
+        lines = [header]
+        for row in self.rows:
+            digits = 1 if relative_drop(row.metric) else 4
+            ci = (
+                "-"
+                if row.ci_low is None or row.ci_high is None
+                else f"[{row.ci_low:+.{digits}f}, {row.ci_high:+.{digits}f}]"
+            )
+            lines.append(
+                [
+                    row.metric,
+                    _number(row.baseline, f".{digits}f"),
+                    _number(row.candidate, f".{digits}f"),
+                    _number(row.diff, f"+.{digits}f"),
+                    ci,
+                    _number(row.drop, "+.1%" if relative_drop(row.metric) else "+.4f"),
+                    str(row.n_pairs),
+                    row.verdict,
+                ]
+            )
+        return lines
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def compare(
+    baseline: Sequence[QuestionResult],
+    candidate: Sequence[QuestionResult],
+    *,
+    max_drop: float = 0.02,
+    metrics: Collection[str] | None = None,
+    resamples: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> GateReport:
+    """Compare ``candidate`` with ``baseline``, metric by metric (rule in the module docstring).
+
+    ``metrics`` names the metrics to check, looked up in each question's metrics, then its
+    timings; by default every name in either run's ``metrics`` (quality only: timings vary
+    from machine to machine and are checked only when named). Raises ``ValueError`` when a
+    run holds the same question twice.
+    """
+    base = _by_item(baseline)
+    cand = _by_item(candidate)
+    if metrics is None:
+        names = list(dict.fromkeys(n for r in (*baseline, *candidate) for n in r.metrics))
+    else:
+        names = list(metrics)
+    rows = tuple(
+        _compare_metric(name, base, cand, max_drop, resamples, alpha, seed) for name in names
+    )
+    return GateReport(rows, max_drop, alpha)
+
+
+def _by_item(results: Sequence[QuestionResult]) -> dict[str, QuestionResult]:
+    by_item: dict[str, QuestionResult] = {}
+    for result in results:
+        if result.item_id in by_item:
+            raise ValueError(f"the run holds question {result.item_id!r} twice")
+        by_item[result.item_id] = result
+    return by_item
+
+
+def _value(result: QuestionResult, metric: str) -> float | None:
+    if metric in result.metrics:
+        return result.metrics[metric]
+    return result.timings.get(metric)
+
+
+def _compare_metric(
+    metric: str,
+    base: dict[str, QuestionResult],
+    cand: dict[str, QuestionResult],
+    max_drop: float,
+    resamples: int,
+    alpha: float,
+    seed: int,
+) -> GateRow:
+    pairs = [
+        (b, c)
+        for item, result in base.items()
+        if item in cand
+        and (b := _value(result, metric)) is not None
+        and (c := _value(cand[item], metric)) is not None
+    ]
+    if len(pairs) < MIN_PAIRS:
+        return GateRow(metric, None, None, None, None, None, len(pairs), None, "n/a")
+    values = np.asarray(pairs, dtype=np.float64)
+    base_mean, cand_mean = (float(v) for v in values.mean(axis=0))
+    diffs = values[:, 1] - values[:, 0]
+    diff = float(diffs.mean())
+    low, high = np.quantile(
+        bootstrap_means(diffs, resamples=resamples, seed=seed), [alpha, 1 - alpha]
+    )
+    worse = (diff if lower_is_better(metric) else -diff) + 0.0  # + 0.0: no -0.0 shown
+    drop = _relative(worse, base_mean) if relative_drop(metric) else worse
+    significant = low > 0 if lower_is_better(metric) else high < 0
+    verdict: Verdict = "fail" if drop > max_drop and significant else "pass"
+    return GateRow(
+        metric, base_mean, cand_mean, diff, float(low), float(high), len(pairs), drop, verdict
+    )
+
+
+def _relative(worse: float, base_mean: float) -> float:
+    """``worse`` as a fraction of the baseline's mean; any loss from a zero baseline is
+    infinite."""
+    if base_mean != 0:
+        return worse / abs(base_mean)
+    return math.inf if worse > 0 else 0.0

@@ -1,0 +1,332 @@
+"""``kotae eval run``: each configuration over an eval set, resumable, with bounded concurrency.
+
+A **configuration** is a TOML file with any of kotae.toml's sections (``[retrieval]``,
+``[answer]``, ``[generator]``, ``[judge]``, ``[eval]``...). It is laid over the knowledge
+base's own settings (the file wins over ``KOTAE_*`` variables, which win over the knowledge
+base's kotae.toml), so ``llama.toml`` may hold only a ``[generator]`` and an
+``[eval.price]``. Sections that change how documents were indexed (``[chunking]``,
+``[embedder]``) must match the knowledge base's: the index is shared.
+
+For each question the runner answers through the same pipeline as ``kotae ask``
+(:func:`kotae.answer.answer_question`, logged with kind ``eval``), ranks documents for the
+retrieval metrics, and scores the answer (:mod:`kotae.evaluation.metrics`), the citations,
+and, with a ``[judge]``, correctness and faithfulness (:mod:`kotae.evaluation.judge`). Each
+result is committed as soon as it is computed; running the same set with the same
+configuration again resumes the unfinished run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kotae.answer import Answer, AskOptions, answer_question, detect_language
+from kotae.backends.generators import Generator, create_generator
+from kotae.config import CONFIG_FILE, Settings, hide_secrets, load_settings
+from kotae.errors import ConfigError, KotaeError
+from kotae.evaluation import store
+from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
+from kotae.kb import Access, KnowledgeBase
+
+INDEX_SECTIONS = ("chunking", "embedder")
+
+
+@dataclass(slots=True)
+class RunConfig:
+    """One configuration to evaluate: its label, its effective settings, where it came from."""
+
+    name: str
+    settings: Settings
+    path: Path | None = None
+
+    def digest(self) -> str:
+        """What identifies the configuration for resuming (use case and secrets aside)."""
+        data = self.settings.model_dump(exclude={"use_case"})
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_config(kb_path: Path, path: Path | None) -> RunConfig:
+    """The knowledge base's own settings, or ``path``'s sections laid over them."""
+    base = kb_path / CONFIG_FILE
+    if path is None:
+        settings = load_settings(base)
+        return RunConfig(settings.eval.name or "default", settings, None)
+    if not path.is_file():
+        raise ConfigError(f"no configuration file {path}")
+    try:
+        overrides = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        settings = load_settings(base, **overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    own = load_settings(base)
+    for section in INDEX_SECTIONS:
+        if getattr(settings, section) != getattr(own, section):
+            raise ConfigError(
+                f"{path}: [{section}] differs from the knowledge base's; it changes how "
+                "documents are indexed. Evaluate it on a knowledge base built with it."
+            )
+    return RunConfig(settings.eval.name or path.stem, settings, path)
+
+
+def set_digest(items: Sequence[EvalItem]) -> str:
+    blob = json.dumps([i.to_dict() for i in items], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def hidden(settings: Settings) -> dict[str, Any]:
+    """The settings as stored with a run: secrets masked, URL credentials removed."""
+    data: dict[str, Any] = hide_secrets(settings.model_dump(exclude={"use_case"}))
+    return data
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def run_eval(
+    kb_path: Path,
+    items: Sequence[EvalItem],
+    set_name: str,
+    config: RunConfig,
+    *,
+    new: bool = False,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Evaluate ``config`` over ``items``; resume the unfinished run of the same set and
+    configuration unless ``new``. Returns the finished run with its aggregated metrics."""
+    from kotae.evaluation.metrics import summarize
+
+    with KnowledgeBase(kb_path, config.settings) as kb:
+        con = kb.catalog.con
+        evaluator = _Evaluator(kb, config.settings)  # fails early if a backend is down
+        set_hash, config_hash = set_digest(items), config.digest()
+        run = None if new else store.find_resumable(con, set_hash, config_hash)
+        if run is None:
+            run = RunSummary(
+                id=uuid.uuid4().hex[:12],
+                name=config.name,
+                set_name=set_name,
+                created_at=store.now(),
+                status="running",
+                n_questions=len(items),
+                config=hidden(config.settings),
+            )
+            store.create_run(con, run, set_hash, config_hash, items)
+        done = store.done_ids(con, run.id)
+        todo = [(i, item) for i, item in enumerate(items) if item.id not in done]
+        counter = _Counter(len(done), len(items), progress)
+        started = time.perf_counter()
+        pool = ThreadPoolExecutor(max_workers=config.settings.eval.concurrency)
+        try:
+            futures = [pool.submit(evaluator.evaluate, item) for _, item in todo]
+            for (position, _), future in zip(todo, futures, strict=True):
+                store.save_result(con, run.id, position, future.result())
+                counter.step()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            store.finish_run(con, run.id, "interrupted")
+            raise
+        finally:
+            pool.shutdown()
+            evaluator.close()
+        wall_s = time.perf_counter() - started
+        per_question = store.results(con, run.id)
+        run.metrics = summarize(per_question)
+        run.cost_per_1000, run.currency = _cost(config.settings, per_question, wall_s)
+        run.status = "done"
+        store.finish_run(con, run.id, "done", run)
+        return run
+
+
+def _cost(
+    settings: Settings, results: Sequence[QuestionResult], wall_s: float
+) -> tuple[float | None, str | None]:
+    price = settings.eval.price
+    if price is None:
+        return None, None
+    from kotae.evaluation.metrics import Price, cost_per_1000
+
+    value = cost_per_1000(
+        results,
+        Price(
+            currency=price.currency,
+            input_per_million=price.input_per_million,
+            output_per_million=price.output_per_million,
+            gpu_hour=price.gpu_hour,
+            gpus=price.gpus,
+        ),
+        wall_s=wall_s,
+    )
+    return value, price.currency
+
+
+class _Counter:
+    def __init__(self, done: int, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self.progress = done, total, progress
+        if progress is not None:
+            progress(done, total)
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+class _Evaluator:
+    """Answers and scores one question; shared by the worker threads."""
+
+    def __init__(self, kb: KnowledgeBase, settings: Settings) -> None:
+        self.kb = kb
+        self.settings = settings
+        self.generator = _backend(settings.generator.backend, settings.generator.options())
+        self.judge = _backend(settings.judge.backend, settings.judge.options())
+        self.access = Access.everything()
+        self._keys: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._check("[generator]", self.generator)
+        self._check("[judge]", self.judge)
+
+    def _check(self, section: str, backend: Generator | None) -> None:
+        """Fail before the first question when a backend cannot answer at all."""
+        if backend is None:
+            return
+        try:
+            backend.ping()
+        except KotaeError as exc:
+            self.close()
+            raise type(exc)(
+                f"{section} {backend.name}: {exc}",
+                message_ja=f"{section} {backend.name}: {exc.message_ja or exc}",
+            ) from exc
+
+    def close(self) -> None:
+        for backend in (self.generator, self.judge):
+            if backend is not None:
+                backend.close()
+
+    def evaluate(self, item: EvalItem) -> QuestionResult:
+        from kotae.evaluation.metrics import answer_metrics, citation_metrics, retrieval_metrics
+
+        language = item.language or detect_language(item.question)
+        result = QuestionResult(item_id=item.id, status="ok")
+        try:
+            ranked = self._ranked_documents(item)
+            options = AskOptions(kind="eval", on_token=_ignore if self.generator else None)
+            answer = answer_question(self.kb, item.question, self.access, self.generator, options)
+        except KotaeError as exc:
+            result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+            return result
+        result.status = answer.status
+        result.answer = answer.text
+        result.retrieved = [self._match(key, item.sources) for key in ranked]
+        result.cited = [
+            self._match(self._key(c.document_id), item.sources) for c in answer.citations
+        ]
+        relevant = set(item.sources)
+        if relevant:
+            result.metrics.update(retrieval_metrics(result.retrieved, relevant))
+            result.metrics.update(citation_metrics(result.cited, relevant))
+        if item.answers:
+            if answer.mode == "generate":
+                result.metrics.update(answer_metrics(answer.text, item.answers, language))
+            else:
+                from kotae.evaluation.answer_metrics import answer_in_evidence
+
+                lines = answer.text.splitlines() if answer.status == "ok" else []
+                hit = answer_in_evidence(lines, item.answers, 3)
+                result.metrics["answer_in_evidence@3"] = float(hit)
+        self._timings(result, answer)
+        if self.judge is not None and answer.mode == "generate":
+            self._judge(result, item, answer, language)
+        return result
+
+    def _ranked_documents(self, item: EvalItem) -> list[str]:
+        """Document keys, best first (a document ranks as its best chunk)."""
+        from kotae.retrieval import rank_chunks
+
+        k = self.settings.eval.k
+        ranked = rank_chunks(self.kb, item.question, k * 4, self.access)
+        chunk_docs = self.kb.catalog.chunks_by_id([c for c, _ in ranked])
+        keys: list[str] = []
+        for chunk_id, _ in ranked:
+            row = chunk_docs.get(chunk_id)
+            if row is None:
+                continue
+            key = self._key(row.document_id)
+            if key not in keys:
+                keys.append(key)
+            if len(keys) == k:
+                break
+        return keys
+
+    def _key(self, document_id: int) -> str:
+        from kotae.evaluation.datasets import document_key
+
+        with self._lock:
+            if document_id not in self._keys:
+                row = self.kb.catalog.document(document_id)
+                self._keys[document_id] = document_key(row) if row else str(document_id)
+            return self._keys[document_id]
+
+    def _match(self, key: str, references: Sequence[str]) -> str:
+        """The reference ``key`` matches (as written in the eval set), else ``key``."""
+        from kotae.evaluation.datasets import matches_source
+
+        for reference in references:
+            if matches_source(key, reference):
+                return reference
+        return key
+
+    def _timings(self, result: QuestionResult, answer: Answer) -> None:
+        timings = answer.timings
+        result.timings["total_ms"] = timings.get("total_ms", 0.0)
+        if "first_token_ms" in timings:
+            result.timings["ttft_ms"] = (
+                timings.get("retrieve_ms", 0.0)
+                + timings.get("prompt_ms", 0.0)
+                + timings["first_token_ms"]
+            )
+        if answer.usage is not None:
+            result.usage = {
+                "prompt_tokens": answer.usage.prompt_tokens,
+                "completion_tokens": answer.usage.completion_tokens,
+            }
+            generate_s = timings.get("generate_ms", 0.0) / 1000
+            if generate_s > 0:
+                result.timings["tokens_per_s"] = answer.usage.completion_tokens / generate_s
+
+    def _judge(self, result: QuestionResult, item: EvalItem, answer: Answer, language: str) -> None:
+        from kotae.evaluation.judge import JudgeFormatError, judge_answer
+
+        assert self.judge is not None
+        sources = [s.text for s in answer.sources]
+        try:
+            verdict = judge_answer(
+                self.judge, item.question, answer.text, item.answers, sources, language
+            )
+        except (JudgeFormatError, KotaeError) as exc:
+            for name in ("correctness", "faithfulness"):
+                result.metrics[name] = None
+                result.failures[name] = f"{type(exc).__name__}: {exc}"[:300]
+            return
+        result.metrics.update(verdict.scores)
+
+
+def _ignore(_: str) -> None:
+    """Streaming sink: the eval streams only to measure the time to first token."""
+
+
+def _backend(name: str, options: dict[str, Any]) -> Generator | None:
+    return create_generator(name, options) if name else None
