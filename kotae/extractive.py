@@ -20,10 +20,21 @@ matched sentence leans on the one before it (「この年の秋、入学。」 n
 it). So a chosen sentence is shown with the next sentence when that one is short, and with
 the previous one when the chosen sentence itself is very short. (Passing a share of a
 sentence's score on to the next one instead measured neutral, within 0.003.) No sentence
-is shown twice.
+is shown twice. "Short" is measured in Japanese characters, a character of a sentence
+without kana or kanji counting 1 / 2.5 of one (the median sentence of the benchmark sets is
+144 characters in English, 54 in Japanese): measured in plain characters, the rule almost
+never fired on English, whose evidence was then about a quarter shorter, for what it says,
+than Japanese evidence.
 
 Weights were set on the questions of the shared JSQuAD, JaQuAD and SQuAD sets as a whole, on flat
-optima (a change of a weight by half moves answer-in-evidence@3 by under one point).
+optima (a change of a weight by half moves answer-in-evidence@3 by under one point). The size
+measure was then checked on one half of each set's questions (split by a hash of the query
+id) and confirmed on the other half. Tried there and left out, as neutral or worse: an
+answer-type bonus for capitalized names (who / where), a share of the previous or next
+sentence's terms, a bonus for sentence length, a bonus for question word pairs adjacent in
+the sentence, a penalty or a bonus for a second sentence from the same chunk, and weighting
+each Latin word's 4-grams as one gram in all (better @3 on both halves, worse @1 on the
+held-out one).
 """
 
 from __future__ import annotations
@@ -44,8 +55,12 @@ GRAM_WEIGHT = 0.5  # a matching bigram / 4-gram, relative to a matching word
 TITLE_WEIGHT = 0.5  # a question term in the chunk's title or headings but not the sentence
 SCORE_PRIOR = 0.5  # added for the best-scored chunk; the others get their share of it
 NUMBER_BOOST = 0.1  # a question asking for a number, a sentence with a new number
-SHORT_CHARS = 80  # a neighbour this short is shown with the chosen sentence
-VERY_SHORT_CHARS = 40  # a chosen sentence this short is shown with the one before it
+# Sizes in Japanese characters; a sentence without kana or kanji counts 1 / LATIN_PER_CJK
+# a character, so that a "short" English sentence says about as much as a short Japanese one
+# (the median sentence of the benchmark sets is 144 characters in English, 54 in Japanese).
+SHORT_SIZE = 80  # a neighbour this short is shown with the chosen sentence
+VERY_SHORT_SIZE = 40  # a chosen sentence this short is shown with the one before it
+LATIN_PER_CJK = 2.5
 
 _ASKS_NUMBER = re.compile(
     r"(?i)\b(?:how (?:many|much|long|old|far|large|big|tall|high|often)|when|"
@@ -55,12 +70,17 @@ _ASKS_NUMBER = re.compile(
     r"|種類|カ国|か国|ヶ国|キロ|メートル|円|ドル)"
 )
 _NUMBER = re.compile(r"\d+")
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006]")
 _OKURIGANA = re.compile(r"(?<=[\u3400-\u9fff\u30a0-\u30ff])[\u3040-\u309f]+$")
 
 # Sentence ends: 。 and ． always; ! ? after Japanese and, after a Latin word, like a period;
 # . before a space and a capital, digit, quote or bracket, before Japanese (an NFKC-folded ．),
-# or at the end. Closing brackets and quotes stay with the sentence. The full-width forms are
-# listed too, for text that did not go through normalize_text.
+# or at the end; . followed by reference marks ([3], [citation needed]) and then a new sentence.
+# Closing brackets and quotes stay with the sentence. The full-width forms are listed too, for
+# text that did not go through normalize_text. Line breaks end sentences, except a single one
+# inside English text: after a letter, digit or comma and before a lower-case letter or a
+# number that is no list marker ("2. ", "2) "), as in hard-wrapped lines and the subscripts of
+# extracted formulas (O\n2).
 _CLOSERS = "」』）)\\]】〕\"'”’"
 _NEXT_SENTENCE = r"(?=\s+[A-Z0-9\"'“‘(\[]|\s*$)"
 _BOUNDARY = re.compile(
@@ -68,7 +88,8 @@ _BOUNDARY = re.compile(
     rf"|(?<![A-Za-z0-9])[!?！？]+[{_CLOSERS}]*"
     rf"|(?<=[A-Za-z0-9])[!?！？]+[{_CLOSERS}]*{_NEXT_SENTENCE}"
     rf"|\.[{_CLOSERS}]*(?:{_NEXT_SENTENCE}|(?=[\u3040-\u30ff\u3400-\u9fff]))"
-    r"|\n+"
+    rf"|\.(?:\[[^\]\n]{{1,30}}\])+{_NEXT_SENTENCE}"
+    r"|\n{2,}|(?<![A-Za-z0-9,])\n|\n(?![a-z]|\d+(?![.)]\s))"
 )
 _OPEN_QUOTES = "「『"
 _CLOSE_QUOTES = "」』"
@@ -89,8 +110,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     Japanese sentences end at 。 ! ? (with the closing brackets after them) and at line
     breaks; a 。 inside 「…」 or 『…』 ends none when the quote closes within a line. English
-    sentences end at . ! ? followed by a capital, a digit or a quote, but not after an
-    abbreviation (Mr., e.g., U.S.) or an initial. A sentence longer than
+    sentences end at . ! ? (and the reference marks after them) followed by a capital, a digit
+    or a quote, but not after an abbreviation (Mr., e.g., U.S.) or an initial, and go on over
+    a line break that falls mid-sentence (a lower-case word after it). A sentence longer than
     ``MAX_SENTENCE_CHARS`` is cut at the clause boundary (、 , ;) nearest its middle.
     """
     spans: list[tuple[int, int]] = []
@@ -180,6 +202,7 @@ class _Candidate:
     end: int
     words: set[str]
     grams: set[str]
+    size: float  # in Japanese characters (see SHORT_SIZE)
     score: float = 0.0
 
 
@@ -266,9 +289,16 @@ def _candidates(result: SearchResult, terms: _Terms) -> list[_Candidate]:
     """The sentences of one chunk, each with the question terms it contains."""
     out = []
     for start, end in split_sentences(result.text):
-        words, grams = terms.in_sentence(result.text[start:end])
-        out.append(_Candidate(result, start, end, words, grams))
+        text = result.text[start:end]
+        words, grams = terms.in_sentence(text)
+        out.append(_Candidate(result, start, end, words, grams, _size(text)))
     return out
+
+
+def _size(text: str) -> float:
+    """The length of ``text`` in Japanese characters: its length when it holds kana or kanji
+    (digits and names inside Japanese count in full), else its length / ``LATIN_PER_CJK``."""
+    return len(text) if _CJK_CHAR.search(text) else len(text) / LATIN_PER_CJK
 
 
 def _priors(results: Sequence[SearchResult]) -> list[float]:
@@ -319,13 +349,13 @@ def _pick(chunks: list[list[_Candidate]], n: int) -> list[Evidence]:
         if key(c) in seen:
             continue
         first = last = i
-        if c.end - c.start <= VERY_SHORT_CHARS and i > 0:
+        if c.size <= VERY_SHORT_SIZE and i > 0:
             prev = sentences[i - 1]
-            if prev.end - prev.start <= SHORT_CHARS and key(prev) not in seen:
+            if prev.size <= SHORT_SIZE and key(prev) not in seen:
                 first = i - 1
         if i + 1 < len(sentences):
             nxt = sentences[i + 1]
-            if nxt.end - nxt.start <= SHORT_CHARS and key(nxt) not in seen:
+            if nxt.size <= SHORT_SIZE and key(nxt) not in seen:
                 last = i + 1
         seen.update(key(s) for s in sentences[first : last + 1])
         start, end = sentences[first].start, sentences[last].end

@@ -66,6 +66,33 @@ def test_english_abbreviations_initials_and_decimals() -> None:
     ]
 
 
+def test_reference_marks_after_a_period_end_the_sentence() -> None:
+    text = "The lab burned.[citation needed] His notes survived.[3][4] They were sold. Done."
+    assert sentences(text) == [
+        "The lab burned.[citation needed]",
+        "His notes survived.[3][4]",
+        "They were sold.",
+        "Done.",
+    ]
+
+
+def test_a_line_break_inside_an_english_sentence_ends_nothing() -> None:
+    # hard-wrapped lines and the subscripts of extracted formulas (O\n2) are one sentence
+    assert sentences("The design of the\nsystem needs care. Ozone (O\n3), a gas.\nNext line.") == [
+        "The design of the\nsystem needs care.",
+        "Ozone (O\n3), a gas.",
+        "Next line.",
+    ]
+    # list items, headings and paragraphs still end at the line break, and so does Japanese
+    assert sentences("Steps\n1. open it\n2) close it\nsee below\n\nthen more") == [
+        "Steps",
+        "1. open it",
+        "2) close it\nsee below",
+        "then more",
+    ]
+    assert sentences("設定はA\nまたはB\n次の行") == ["設定はA", "またはB", "次の行"]
+
+
 def test_spans_are_offsets_with_whitespace_trimmed() -> None:
     text = "  最初の文。  Second one.\n\n"
     spans = split_sentences(text)
@@ -147,6 +174,32 @@ def test_short_neighbours_come_with_the_chosen_sentence(filled: KnowledgeBase) -
     # a very short chosen sentence is shown with the one before it, which holds the year
     best = evidence_for(filled, "大学に入学したのは何年?")[0]
     assert best.text == "1901年7月、彼は高校を卒業した。この年の秋、大学に入学。専攻は法学だった。"
+
+
+def test_short_is_measured_in_japanese_characters(kb: KnowledgeBase) -> None:
+    # 134 Latin characters are 54 Japanese ones: short, shown with the chosen sentence;
+    # 271 are 108: not short.
+    moved = (
+        "It was moved in 1907 to the old harbour town on the east coast, where the founders had "
+        "opened the first workshop of the company there."
+    )
+    grew = (
+        moved[:-1] + " and then grew into the largest employer of the region, with three "
+        "factories, a school and its own railway line by the end of that decade."
+    )
+    assert (len(moved), len(grew)) == (134, 271)
+    lindqvist = "The Lindqvist foundry was founded in Uppsala by two brothers."
+    berglund = "The Berglund foundry was founded in Uppsala by two brothers."
+    ingest_records(
+        kb,
+        "corpus.jsonl",
+        [
+            Record("a", "Lindqvist", f"{lindqvist} {moved}"),
+            Record("b", "Berglund", f"{berglund} {grew}"),
+        ],
+    )
+    assert evidence_for(kb, "Who founded the Lindqvist foundry?")[0].text == f"{lindqvist} {moved}"
+    assert evidence_for(kb, "Who founded the Berglund foundry?")[0].text == berglund
 
 
 def test_english_question_picks_the_sentence_with_the_number(filled: KnowledgeBase) -> None:

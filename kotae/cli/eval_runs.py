@@ -279,3 +279,60 @@ def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> N
     html = render_report(runs, results, items, use_case=use_case, language=lang)  # type: ignore[arg-type]
     write_report(out, html)
     console.print(f"wrote {escape(str(out))}")
+
+
+@eval_app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="The eval set (JSONL) to write.")],
+    n: Annotated[int, typer.Option("-n", "--questions", min=1, max=10_000)] = 50,
+    lang: Annotated[
+        str, typer.Option("--lang", help="auto (each chunk's language), ja or en.")
+    ] = "auto",
+    seed: Annotated[int, typer.Option("--seed", help="Which chunks are sampled.")] = 0,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Write a question set from the knowledge base with the configured [generator]: one
+    question per sampled chunk, with its reference answer and source; duplicates and
+    questions their chunk cannot answer are dropped.
+
+    Example: kotae eval synth --out questions.jsonl -n 100
+    """
+    from kotae.cli.ask import configured_generator, settings_for
+    from kotae.evaluation.datasets import write_eval_set
+    from kotae.evaluation.synth import synthesize
+    from kotae.kb import KnowledgeBase
+
+    if lang not in ("auto", "ja", "en"):
+        fail(f"unknown --lang {lang!r}: use auto, ja or en")
+    path, settings = settings_for(kb)
+    generator = configured_generator(settings)
+    if generator is None:
+        fail(
+            "eval synth needs a generator: set [generator] in kotae.toml or "
+            "KOTAE_GENERATOR__BACKEND / __BASE_URL / __MODEL"
+        )
+    try:
+        with KnowledgeBase(path, settings) as base:
+            report = synthesize(base, generator, n, language=lang, seed=seed)
+    finally:
+        generator.close()
+    if report.items:
+        write_eval_set(report.items, out)
+    summary = {
+        "out": str(out) if report.items else None,
+        "kept": len(report.items),
+        "chunks_tried": report.chunks_tried,
+        "dropped": dict(report.dropped),
+    }
+    if json_out:
+        print_json(summary)
+    else:
+        dropped = ", ".join(f"{why}: {count}" for why, count in report.dropped.items()) or "none"
+        where = f" to {escape(str(out))}" if report.items else ""
+        console.print(
+            f"wrote {len(report.items)} questions{where} from {report.chunks_tried} chunks; "
+            f"dropped: {escape(dropped)}"
+        )
+    if not report.items:
+        raise typer.Exit(1)

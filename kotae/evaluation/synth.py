@@ -1,0 +1,176 @@
+"""``kotae eval synth``: an eval set written by a generator from the knowledge base's chunks.
+
+For a PoC on a company's own documents there is rarely a question set. kotae samples
+chunks (spread over the documents, seeded), asks the configured generator for one question
+each with its short answer copied from the chunk (``kotae/prompts/synth.<lang>.toml``, in
+the chunk's language), and keeps a question only when:
+
+- the reply holds a JSON object with a non-empty question and answer (local models' prose
+  and code fences are tolerated, as for the judge);
+- the chunk answers it: the answer appears in the chunk (NFKC, spaces and case aside), or,
+  failing that, the generator confirms ``{"answerable": true}`` for the chunk alone;
+- it is not a duplicate of a kept question (same text, or character-bigram Jaccard ≥ 0.8).
+
+Each item carries its source chunk (``source_chunk``), its document (``sources``) and the
+reference answer. :class:`SynthReport` counts what was dropped and why.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kotae.answer import detect_language
+from kotae.backends.generators import GenerationParams, Generator, Message
+from kotae.evaluation.model import EvalItem
+
+if TYPE_CHECKING:
+    from kotae.kb import KnowledgeBase
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+MIN_CHUNK_CHARS = 80
+MAX_CHUNK_CHARS = 1500  # the passage shown to the generator
+DUPLICATE_JACCARD = 0.8
+_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
+
+
+@cache
+def synth_templates(language: str) -> dict[str, str]:
+    with (PROMPTS / f"synth.{language}.toml").open("rb") as handle:
+        return {k: str(v) for k, v in tomllib.load(handle).items()}
+
+
+@dataclass(slots=True)
+class SynthReport:
+    """The kept questions and how many were dropped, by reason."""
+
+    items: list[EvalItem] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+    chunks_tried: int = 0
+
+
+def first_json_object(reply: str) -> dict[str, Any] | None:
+    """The first JSON object in ``reply`` (code fences and prose around it tolerated)."""
+    text = re.sub(r"```(?:json)?", "", unicodedata.normalize("NFKC", reply))
+    for match in _OBJECT.finditer(text):
+        try:
+            data = json.loads(match.group(0))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _bigrams(text: str) -> set[str]:
+    squashed = _squash(text)
+    return {squashed[i : i + 2] for i in range(len(squashed) - 1)} or {squashed}
+
+
+def is_duplicate(question: str, kept: Sequence[set[str]]) -> bool:
+    grams = _bigrams(question)
+    return any(len(grams & other) / len(grams | other) >= DUPLICATE_JACCARD for other in kept)
+
+
+def sample_chunks(kb: KnowledgeBase, n: int, seed: int) -> list[Any]:
+    """Up to ``n`` chunks of at least MIN_CHUNK_CHARS, round-robin over shuffled documents."""
+    rng = random.Random(seed)
+    by_document: dict[int, list[int]] = {}
+    rows = kb.catalog.con.execute(
+        "SELECT id, document_id FROM chunks WHERE length(text) >= ? ORDER BY id",
+        (MIN_CHUNK_CHARS,),
+    )
+    for chunk_id, document_id in rows:
+        by_document.setdefault(document_id, []).append(chunk_id)
+    queues = [rng.sample(ids, len(ids)) for ids in by_document.values()]
+    rng.shuffle(queues)
+    picked: list[int] = []
+    while len(picked) < n and any(queues):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop())
+    found = kb.catalog.chunks_by_id(picked)
+    return [found[c] for c in picked if c in found]
+
+
+def synthesize(
+    kb: KnowledgeBase,
+    generator: Generator,
+    n: int,
+    *,
+    language: str = "auto",
+    seed: int = 0,
+    attempts: float = 2.0,
+) -> SynthReport:
+    """Up to ``n`` questions, trying at most ``attempts * n`` chunks."""
+    from kotae.evaluation.answer_metrics import answer_in_evidence
+    from kotae.evaluation.datasets import document_key
+
+    report = SynthReport()
+    kept: list[set[str]] = []
+    params = GenerationParams(max_tokens=256, temperature=0.0)
+    for chunk in sample_chunks(kb, max(n, int(n * attempts)), seed):
+        if len(report.items) >= n:
+            break
+        report.chunks_tried += 1
+        lang = detect_language(chunk.text) if language == "auto" else language
+        t = synth_templates(lang)
+        passage = chunk.text[:MAX_CHUNK_CHARS]
+        user = t["user"].format(title=chunk.title, text=passage)
+        reply = generator.generate([Message("system", t["system"]), Message("user", user)], params)
+        data = first_json_object(reply.text) or {}
+        question = str(data.get("question") or "").strip()
+        answer = str(data.get("answer") or "").strip()
+        if not question or not answer:
+            report.dropped["no question and answer in the reply"] += 1
+            continue
+        if not answer_in_evidence([chunk.text], [answer], 1) and not _confirmed(
+            generator, t, passage, question, params
+        ):
+            report.dropped["the chunk does not answer it"] += 1
+            continue
+        if is_duplicate(question, kept):
+            report.dropped["duplicate"] += 1
+            continue
+        kept.append(_bigrams(question))
+        document = kb.catalog.document(chunk.document_id)
+        report.items.append(
+            EvalItem(
+                id=f"synth-{chunk.id}",
+                question=question,
+                answers=(answer,),
+                sources=(document_key(document),) if document else (),
+                tags=("synth",),
+                language="ja" if lang == "ja" else "en",
+                source_chunk=chunk.id,
+            )
+        )
+    return report
+
+
+def _confirmed(
+    generator: Generator,
+    t: dict[str, str],
+    passage: str,
+    question: str,
+    params: GenerationParams,
+) -> bool:
+    messages = [
+        Message("system", t["verify_system"]),
+        Message("user", t["verify_user"].format(text=passage, question=question)),
+    ]
+    data = first_json_object(generator.generate(messages, params).text) or {}
+    return data.get("answerable") is True
