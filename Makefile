@@ -28,7 +28,7 @@ install-test: $(VENV)/.installed-test
 
 demo: $(VENV)/.installed
 	@rm -rf $(KB)
-	@$(BIN)/kotae init $(KB)
+	@$(BIN)/kotae init $(KB) --use-case knowledge-search
 	@echo "== ingest the sample documents (confidential/ only for the executives group)"
 	@$(BIN)/kotae ingest samples/docs/*.* --kb $(KB)
 	@$(BIN)/kotae ingest samples/docs/confidential --acl executives --kb $(KB)
@@ -51,6 +51,10 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "== Question: How do I get a higher API rate limit?"
 	@$(BIN)/kotae ask "How do I get a higher API rate limit?" --kb $(KB)
+	@echo
+	@echo "== PoC: the 14 questions of samples/eval with this configuration, judged against the KPIs"
+	@$(BIN)/kotae eval run --set samples/eval/questions.jsonl --report $(KB)/poc-report.html --kb $(KB)
+	@echo "report: $(KB)/poc-report.html (open it in a browser)"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kotae tests benchmarks samples

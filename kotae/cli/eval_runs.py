@@ -80,6 +80,7 @@ def run(
             summary = run_eval(kb_path, items, eval_set.stem, cfg, new=new, progress=update)
         runs.append(summary)
         console.print(f"{summary.id}  {escape(cfg.name)}  {_headline(summary)}")
+        _print_kpis(kb_path, summary, cfg.settings.use_case.model_dump())
     if json_path is not None:
         data = {"set": str(eval_set), "runs": [r.to_dict() for r in runs]}
         json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -102,6 +103,21 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     task = bar.add_task(label, total=None)
     with bar:
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _print_kpis(kb_path: Path, run: RunSummary, use_case: dict[str, Any]) -> None:
+    """One line per KPI of [use_case]: the measured value against the target."""
+    from kotae.evaluation.report import evaluate_kpis
+    from kotae.evaluation.store import results
+
+    if not use_case.get("kpis"):
+        return
+    with open_kb(kb_path) as base:
+        per_question = results(base.catalog.con, run.id)
+    for verdict in evaluate_kpis(use_case, run, per_question):
+        mark = {True: "✅", False: "❌", None: "–"}[verdict.passed]
+        value = "not measured" if verdict.value is None else f"{verdict.value:.3g}"
+        console.print(f"  {mark} {verdict.name} {value} (target {verdict.op} {verdict.target:g})")
 
 
 def _headline(run: RunSummary) -> str:

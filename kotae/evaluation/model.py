@@ -66,6 +66,7 @@ class QuestionResult:
     answer: str = ""
     retrieved: list[str] = field(default_factory=list)  # document keys, best first
     cited: list[str] = field(default_factory=list)  # document keys the answer cites
+    passages: list[str] = field(default_factory=list)  # the sources given to the answer, cut
     metrics: dict[str, float | None] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  # metric -> why it has no value
     timings: dict[str, float] = field(default_factory=dict)  # ttft_ms, total_ms, tokens_per_s

@@ -131,6 +131,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reference_answers": "Reference answers",
         "reference_sources": "Reference sources",
         "retrieved": "Retrieved documents",
+        "passages": "Passages given to the answer",
         "cited": "Cited",
         "answer": "Answer",
         "status": "Status",
@@ -206,6 +207,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reference_answers": "正解",
         "reference_sources": "正解の出典",
         "retrieved": "検索された文書",
+        "passages": "回答に渡した資料の抜粋",
         "cited": "引用",
         "answer": "回答",
         "status": "状態",
@@ -749,8 +751,10 @@ def _question_details(
         + "</li>"
         for key in result.retrieved
     )
+    passages = "".join(f'<li><div class="text">{_e(text)}</div></li>' for text in result.passages)
     fields += [
         (labels["retrieved"], f"<ol>{retrieved}</ol>" if retrieved else "—"),
+        (labels["passages"], f"<ul>{passages}</ul>" if passages else "—"),
         (labels["cited"], _list(result.cited)),
         (labels["answer"], f'<div class="text answer">{_e(result.answer) or "—"}</div>'),
         (labels["status"], _e(labels[f"status_{result.status}"])),

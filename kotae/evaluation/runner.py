@@ -38,6 +38,7 @@ from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
 from kotae.kb import Access, KnowledgeBase
 
 INDEX_SECTIONS = ("chunking", "embedder")
+PASSAGE_CHARS = 300  # of each source kept with a result, for the report's drill-down
 
 
 @dataclass(slots=True)
@@ -230,6 +231,9 @@ class _Evaluator:
             return result
         result.status = answer.status
         result.answer = answer.text
+        result.passages = [
+            f"[{i}] {s.title}: {s.text[:PASSAGE_CHARS]}" for i, s in enumerate(answer.sources, 1)
+        ]
         result.retrieved = [self._match(key, item.sources) for key in ranked]
         result.cited = [
             self._match(self._key(c.document_id), item.sources) for c in answer.citations

@@ -60,7 +60,7 @@ class SynthReport:
 
 def first_json_object(reply: str) -> dict[str, Any] | None:
     """The first JSON object in ``reply`` (code fences and prose around it tolerated)."""
-    text = re.sub(r"```(?:json)?", "", unicodedata.normalize("NFKC", reply))
+    text = re.sub(r"```(?:json)?", "", reply)
     for match in _OBJECT.finditer(text):
         try:
             data = json.loads(match.group(0))
