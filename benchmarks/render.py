@@ -363,6 +363,32 @@ def render_ask_overhead(results_dir: Path) -> list[str]:
     ]
 
 
+def render_eval_run(results_dir: Path) -> list[str]:
+    """A 1,000-question eval run of the extractive default (benchmarks/eval_run.py)."""
+    data = read_json(results_dir / "eval-run-jaquad.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/eval_run.py`._"]
+    wall = number(data.get("run_wall_s"))
+    metrics = data.get("metrics", {})
+    shown = ", ".join(
+        f"{name} {value:.3f}"
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and not name.endswith("_ms")
+    )
+    return [
+        "| set | questions | `kotae eval run` wall s | target | passes "
+        "| set-up s (import + ingest) |",
+        "| --- | ---: | ---: | --- | :---: | ---: |",
+        f"| {data['dataset']} | {data['n_questions']} | {fmt(wall, 1)} "
+        f"| ≤ {data['target_s']:g} s | {verdict(wall, float(data['target_s']), False)} "
+        f"| {fmt(number(data.get('setup_s')), 1)} |",
+        "",
+        f"Metrics of the run: {shown}.",
+        "",
+        measured_on([data]),
+    ]
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -384,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": render_ingest,
         "qa": render_qa,
         "ask-overhead": render_ask_overhead,
+        "eval-run": render_eval_run,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))
