@@ -245,6 +245,8 @@ class _Evaluator:
         if item.answers:
             if answer.mode == "generate":
                 result.metrics.update(answer_metrics(answer.text, item.answers, language))
+                if self.kb.dense_enabled and answer.status == "ok":
+                    result.metrics["similarity"] = self._similarity(answer.text, item.answers)
             else:
                 from kotae.evaluation.answer_metrics import answer_in_evidence
 
@@ -255,6 +257,14 @@ class _Evaluator:
         if self.judge is not None and answer.mode == "generate":
             self._judge(result, item, answer, language)
         return result
+
+    def _similarity(self, text: str, references: Sequence[str]) -> float:
+        """Cosine similarity of the answer to the closest reference answer, with the
+        knowledge base's embedder (vectors are L2-normalized)."""
+        from kotae.answer import strip_citations
+
+        vectors = self.kb.dense.embedder.embed([strip_citations(text), *references])
+        return float(max(vectors[1:] @ vectors[0]))
 
     def _ranked_documents(self, item: EvalItem) -> list[str]:
         """Document keys, best first (a document ranks as its best chunk)."""

@@ -224,3 +224,30 @@ def test_malformed_eval_set_names_the_line(sample_kb: Path, tmp_path: Path) -> N
     result = kotae("eval", "run", "--set", str(bad), kb=sample_kb)
     assert result.returncode == 2
     assert f"{bad}:2:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_semantic_similarity_with_the_knowledge_base_embedder(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    with init_kb(kb) as base:
+        config = kb / "kotae.toml"
+        config.write_text(
+            config.read_text("utf-8") + '\n[embedder]\nbackend = "fake"\ndim = 64\n', "utf-8"
+        )
+    with init_kb(kb) as base:
+        base.ingest([write(tmp_path / "規程.md", "# 経費\n\n経費の申請期限は翌月10日までです。")])
+    eval_set = write(
+        tmp_path / "set.jsonl",
+        '{"id": "q", "question": "経費の申請期限は？", "answers": ["翌月10日まで"]}\n',
+    )
+    same = write(
+        tmp_path / "same.toml", '[generator]\nbackend = "fake"\nresponses = ["翌月10日まで [1]"]\n'
+    )
+    other = write(
+        tmp_path / "other.toml",
+        '[generator]\nbackend = "fake"\nresponses = ["有給休暇は20日 [1]"]\n',
+    )
+    items = read_eval_set(eval_set)
+    close = run_eval(kb, items, "s", load_config(kb, same)).metrics["similarity"].mean
+    far = run_eval(kb, items, "s", load_config(kb, other)).metrics["similarity"].mean
+    assert close == pytest.approx(1.0, abs=1e-5)  # the citation marker is stripped
+    assert far < 0.5
