@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,6 +97,18 @@ class PriceSettings(BaseModel):
     output_per_million: float | None = Field(default=None, ge=0)
     gpu_hour: float | None = Field(default=None, ge=0)  # self-hosted: price of one GPU hour
     gpus: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PriceSettings:
+        api = (self.input_per_million, self.output_per_million)
+        if any(v is not None for v in api) == (self.gpu_hour is not None):
+            raise ValueError(
+                "give either input_per_million and output_per_million (API prices) or "
+                "gpu_hour (self-hosted), not both and not neither"
+            )
+        if self.gpu_hour is None and None in api:
+            raise ValueError("API prices need both input_per_million and output_per_million")
+        return self
 
 
 class EvalSettings(BaseModel):

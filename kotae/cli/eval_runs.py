@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.cli.eval import eval_app
-from kotae.evaluation.model import RunSummary
+from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
 
 MAIN_METRICS = (
@@ -76,8 +76,23 @@ def run(
     configs = [load_config(kb_path, path) for path in (config or [None])]  # type: ignore[list-item]
     runs: list[RunSummary] = []
     for cfg in configs:
-        with _progress(f"{cfg.name}") as update:
-            summary = run_eval(kb_path, items, eval_set.stem, cfg, new=new, progress=update)
+        _warn_unmatched(kb_path, items)
+        try:
+            with _progress(f"{cfg.name}") as update:
+                summary = run_eval(kb_path, items, eval_set.stem, cfg, new=new, progress=update)
+        except KeyboardInterrupt:
+            fail(
+                f"interrupted: {cfg.name} keeps the questions it finished; run the same "
+                "command again to resume",
+                code=130,
+            )
+        errors = summary.metrics.get("success")
+        if errors is not None and errors.mean < 1:
+            failed = round((1 - errors.mean) * errors.n)
+            err_console.print(
+                f"warning: {failed} of {errors.n} questions ended in an error; they score 0 "
+                f"(see `kotae eval show {summary.id} --questions`)"
+            )
         runs.append(summary)
         console.print(f"{summary.id}  {escape(cfg.name)}  {_headline(summary)}")
         _print_kpis(kb_path, summary, cfg.settings.use_case.model_dump())
@@ -86,6 +101,20 @@ def run(
         json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     if report_path is not None:
         _write_report([r.id for r in runs], report_path, lang, kb)
+
+
+def _warn_unmatched(kb_path: Path, items: Sequence[EvalItem]) -> None:
+    from kotae.evaluation.runner import unmatched_sources
+
+    with open_kb(kb_path) as base:
+        missing = unmatched_sources(base, items)
+    if missing:
+        shown = ", ".join(f"{item}: {source}" for item, source in missing[:3])
+        err_console.print(
+            f"warning: {len(missing)} reference sources match no document ({escape(shown)}"
+            f"{', ...' if len(missing) > 3 else ''}); those questions can only score 0 on "
+            "retrieval"
+        )
 
 
 @contextmanager
@@ -124,7 +153,7 @@ def _headline(run: RunSummary) -> str:
     parts = []
     for name in MAIN_METRICS:
         metric = run.metrics.get(name)
-        if metric is not None:
+        if metric is not None and metric.n > 0:
             parts.append(
                 f"{name} {metric.mean:.3f}" if name != "total_ms" else f"{name} {metric.mean:.0f}"
             )
@@ -181,6 +210,8 @@ def show(
         f"[bold]{summary.id}[/bold] {escape(summary.name)} on {escape(summary.set_name)} "
         f"({summary.n_questions} questions, {summary.status}, {summary.created_at})"
     )
+    generator = summary.config.get("generator", {}).get("backend") or "none (extractive)"
+    console.print(f"generator: {escape(str(generator))}")
     table = Table(box=None)
     for column in ("metric", "mean", "95% CI", "n", "failed"):
         table.add_column(column)
@@ -223,7 +254,13 @@ def _print_rows(rows: list[list[str]]) -> None:
     console.print(table)
 
 
-def _gate(baseline: str, candidate: str, max_drop: float, kb: str | None) -> Any:
+def _gate(
+    baseline: str,
+    candidate: str,
+    max_drop: float,
+    kb: str | None,
+    metrics: list[str] | None = None,
+) -> Any:
     from kotae.evaluation import store
     from kotae.evaluation.gate import compare as compare_runs
 
@@ -232,7 +269,7 @@ def _gate(baseline: str, candidate: str, max_drop: float, kb: str | None) -> Any
         b = store.get_run(base.catalog.con, candidate)
         results_a = store.results(base.catalog.con, a.id)
         results_b = store.results(base.catalog.con, b.id)
-    return compare_runs(results_a, results_b, max_drop=max_drop)
+    return compare_runs(results_a, results_b, max_drop=max_drop, metrics=metrics or None)
 
 
 @eval_app.command()
@@ -244,9 +281,18 @@ def gate(
         typer.Option(
             "--max-drop",
             min=0.0,
-            help="Tolerated drop of a metric (absolute; relative for _ms metrics).",
+            help="Tolerated drop of a metric: absolute for scores (0.02 = 2 points), "
+            "relative for latency and cost (0.02 = 2% slower or dearer).",
         ),
     ] = 0.02,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Gate only these metrics (repeatable); latency (total_ms, ttft_ms) and "
+            "tokens_per_s are gated only when named. Default: every quality metric.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
@@ -255,7 +301,7 @@ def gate(
 
     Example: kotae eval gate --baseline 3f2a --candidate 9c1d --max-drop 0.02
     """
-    report = _gate(baseline, candidate, max_drop=max_drop, kb=kb)
+    report = _gate(baseline, candidate, max_drop=max_drop, kb=kb, metrics=metric)
     if json_out:
         print_json(report.to_dict())
     else:

@@ -48,11 +48,13 @@ QUALITY_METRICS = (
     "char_f1",
     "token_f1",
     "em",
+    "answer_in_evidence@3",
     "similarity",
     "correctness",
     "faithfulness",
     "citation_precision",
     "citation_recall",
+    "success",
 )
 PERFORMANCE_METRICS = ("total_ms", "ttft_ms", "tokens_per_s", "prompt_tokens", "completion_tokens")
 # The chart's and the drill-down's quality measure: the first of these that a run has.
@@ -247,6 +249,8 @@ METRIC_MEANINGS: dict[str, dict[str, str]] = {
         "token_f1": "word overlap with the reference answer (English)",
         "em": "exact match with a reference answer",
         "similarity": "semantic similarity to the reference answer",
+        "answer_in_evidence@3": "a reference answer is in the 3 evidence sentences (no generator)",
+        "success": "share of questions answered without an error",
         "correctness": "the answer is correct (LLM judge)",
         "faithfulness": "the answer keeps to the retrieved documents (LLM judge)",
         "citation_precision": "share of cited documents that are reference sources",
@@ -270,6 +274,8 @@ METRIC_MEANINGS: dict[str, dict[str, str]] = {
         "token_f1": "正解との単語の重なり（英語）",
         "em": "正解と完全に一致",
         "similarity": "正解との意味の近さ",
+        "answer_in_evidence@3": "正解が根拠 3 文の中にある割合（生成モデルなし）",
+        "success": "エラーなく回答できた質問の割合",
         "correctness": "回答が正しい（LLM 判定）",
         "faithfulness": "回答が検索された文書に忠実（LLM 判定）",
         "citation_precision": "引用のうち正解の出典である割合",

@@ -38,6 +38,9 @@ from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
 from kotae.kb import Access, KnowledgeBase
 
 INDEX_SECTIONS = ("chunking", "embedder")
+# A configuration's backend sections replace the knowledge base's whole: a gpt-4o.toml
+# without base_url must not inherit the knowledge base's vLLM address (and send it the key).
+REPLACED_SECTIONS = ("generator", "judge", "reranker")
 PASSAGE_CHARS = 300  # of each source kept with a result, for the report's drill-down
 
 
@@ -57,7 +60,9 @@ class RunConfig:
 
 
 def load_config(kb_path: Path, path: Path | None) -> RunConfig:
-    """The knowledge base's own settings, or ``path``'s sections laid over them."""
+    """The knowledge base's own settings, or ``path``'s sections laid over them: tables are
+    merged key by key, except the backend sections (``[generator]``, ``[judge]``,
+    ``[reranker]``), which the file replaces whole."""
     base = kb_path / CONFIG_FILE
     if path is None:
         settings = load_settings(base)
@@ -68,11 +73,19 @@ def load_config(kb_path: Path, path: Path | None) -> RunConfig:
         overrides = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    own = load_settings(base)
+    merged = own.model_dump()
+    for section, value in overrides.items():
+        if section in REPLACED_SECTIONS or not isinstance(value, dict):
+            merged[section] = value  # a backend is never half the file's, half the base's
+        elif isinstance(merged.get(section), dict):
+            merged[section] = _deep_merge(merged[section], value)
+        else:
+            merged[section] = value
     try:
-        settings = load_settings(base, **overrides)
+        settings = load_settings(None, **merged)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    own = load_settings(base)
     for section in INDEX_SECTIONS:
         if getattr(settings, section) != getattr(own, section):
             raise ConfigError(
@@ -80,6 +93,16 @@ def load_config(kb_path: Path, path: Path | None) -> RunConfig:
                 "documents are indexed. Evaluate it on a knowledge base built with it."
             )
     return RunConfig(settings.eval.name or path.stem, settings, path)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def set_digest(items: Sequence[EvalItem]) -> str:
@@ -137,12 +160,13 @@ def run_eval(
                 counter.step()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
+            store.add_wall_time(con, run.id, time.perf_counter() - started)
             store.finish_run(con, run.id, "interrupted")
             raise
         finally:
             pool.shutdown()
             evaluator.close()
-        wall_s = time.perf_counter() - started
+        wall_s = store.add_wall_time(con, run.id, time.perf_counter() - started)
         per_question = store.results(con, run.id)
         run.metrics = summarize(per_question)
         run.cost_per_1000, run.currency = _cost(config.settings, per_question, wall_s)
@@ -207,9 +231,11 @@ class _Evaluator:
             backend.ping()
         except KotaeError as exc:
             self.close()
+            english = str(exc).replace("[generator]", section)
+            japanese = (exc.message_ja or str(exc)).replace("[generator]", section)
             raise type(exc)(
-                f"{section} {backend.name}: {exc}",
-                message_ja=f"{section} {backend.name}: {exc.message_ja or exc}",
+                f"{section} {backend.name}: {english}",
+                message_ja=f"{section} {backend.name}: {japanese}",
             ) from exc
 
     def close(self) -> None:
@@ -222,13 +248,16 @@ class _Evaluator:
 
         language = item.language or detect_language(item.question)
         result = QuestionResult(item_id=item.id, status="ok")
+        ranked: list[str] | None = None
         try:
             ranked = self._ranked_documents(item)
             options = AskOptions(kind="eval", on_token=_ignore if self.generator else None)
             answer = answer_question(self.kb, item.question, self.access, self.generator, options)
         except KotaeError as exc:
             result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+            self._score_failure(result, item, language, ranked)
             return result
+        result.metrics["success"] = 1.0
         result.status = answer.status
         result.answer = answer.text
         result.passages = [
@@ -257,6 +286,29 @@ class _Evaluator:
         if self.judge is not None and answer.mode == "generate":
             self._judge(result, item, answer, language)
         return result
+
+    def _score_failure(
+        self, result: QuestionResult, item: EvalItem, language: str, ranked: list[str] | None
+    ) -> None:
+        """A question the system failed on (an error, not a judge failure) scores 0 on what
+        it should have produced, so errors lower the means and the gate sees them."""
+        from kotae.evaluation.metrics import retrieval_metrics
+
+        result.metrics["success"] = 0.0
+        relevant = set(item.sources)
+        if relevant:
+            if ranked is not None:
+                result.retrieved = [self._match(key, item.sources) for key in ranked]
+            result.metrics.update(retrieval_metrics(result.retrieved, relevant))
+            result.metrics["citation_recall"] = 0.0
+        if item.answers:
+            generating = self.generator is not None and self.settings.answer.mode != "extractive"
+            if not generating:
+                result.metrics["answer_in_evidence@3"] = 0.0
+            elif language == "ja":
+                result.metrics["char_f1"] = 0.0
+            else:
+                result.metrics.update({"token_f1": 0.0, "em": 0.0})
 
     def _similarity(self, text: str, references: Sequence[str]) -> float:
         """Cosine similarity of the answer to the closest reference answer, with the
@@ -344,3 +396,24 @@ def _ignore(_: str) -> None:
 
 def _backend(name: str, options: dict[str, Any]) -> Generator | None:
     return create_generator(name, options) if name else None
+
+
+def unmatched_sources(kb: KnowledgeBase, items: Sequence[EvalItem]) -> list[tuple[str, str]]:
+    """(item id, reference source) for every reference that names no document: not a
+    source, a trailing part of one's path (the file name...), nor a corpus id."""
+    import unicodedata
+
+    from kotae.evaluation.datasets import document_key
+
+    known: set[str] = set()
+    for row in kb.documents():
+        known.add(document_key(row))
+        parts = unicodedata.normalize("NFC", row.source).split("/")
+        known.update("/".join(parts[i:]) for i in range(len(parts)))
+    missing = []
+    for item in items:
+        for source in item.sources:
+            reference = unicodedata.normalize("NFC", source.strip()).removeprefix("./")
+            if reference not in known:
+                missing.append((item.id, source))
+    return missing

@@ -89,6 +89,14 @@ def save_result(
     )
 
 
+def add_wall_time(con: sqlite3.Connection, run_id: str, seconds: float) -> float:
+    """Add the wall time of one session of the run; returns the run's total so far (a
+    resumed run's cost counts every session, not only the last)."""
+    con.execute("UPDATE eval_runs SET wall_s = wall_s + ? WHERE id = ?", (seconds, run_id))
+    row = con.execute("SELECT wall_s FROM eval_runs WHERE id = ?", (run_id,)).fetchone()
+    return float(row[0]) if row else seconds
+
+
 def done_ids(con: sqlite3.Connection, run_id: str) -> set[str]:
     return {
         r[0] for r in con.execute("SELECT item_id FROM eval_results WHERE run_id = ?", (run_id,))
@@ -145,6 +153,7 @@ def _run(con: sqlite3.Connection, row: Sequence[Any]) -> RunSummary:
     names = [d[0] for d in con.execute("SELECT * FROM eval_runs LIMIT 0").description]
     data = dict(zip(names, row, strict=True))
     data.pop("items", None)
+    data.pop("wall_s", None)
     summary = json.loads(data["summary"]) if data["summary"] else {}
     metrics = {
         name: MetricSummary.from_dict(values)

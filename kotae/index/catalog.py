@@ -121,6 +121,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             n_questions INTEGER NOT NULL,
             config TEXT NOT NULL DEFAULT '{}',
             items TEXT NOT NULL DEFAULT '[]',
+            wall_s REAL NOT NULL DEFAULT 0,
             summary TEXT
         );
         CREATE INDEX eval_runs_by_key ON eval_runs(set_hash, config_hash, status);

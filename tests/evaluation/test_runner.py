@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from kotae.errors import ConfigError
 from kotae.evaluation.datasets import read_eval_set
 from kotae.evaluation.runner import load_config, run_eval
 from kotae.evaluation.store import get_run, list_runs, results
@@ -251,3 +252,70 @@ def test_semantic_similarity_with_the_knowledge_base_embedder(tmp_path: Path) ->
     far = run_eval(kb, items, "s", load_config(kb, other)).metrics["similarity"].mean
     assert close == pytest.approx(1.0, abs=1e-5)  # the citation marker is stripped
     assert far < 0.5
+
+
+def test_questions_that_fail_score_zero_and_the_gate_sees_them(
+    sample_kb: Path, tmp_path: Path
+) -> None:
+    kb = copy_kb(sample_kb, tmp_path / "kb")
+    items = read_eval_set(EVAL_SET)
+    good = run_eval(kb, items, "q", load_config(kb, write(tmp_path / "g.toml", _FAKE)))
+    # a window too small for any prompt: every question fails with a context overflow
+    tiny = write(tmp_path / "t.toml", _FAKE + "context_window = 300\n")
+    broken = run_eval(kb, items, "q", load_config(kb, tiny))
+    assert good.metrics["success"].mean == 1.0
+    assert broken.metrics["success"].mean == 0.0 and broken.metrics["success"].n == 14
+    assert broken.metrics["char_f1"].mean == 0.0 and broken.metrics["char_f1"].n > 0
+    assert broken.metrics["recall@5"].mean == 1.0  # retrieval itself still worked
+    from kotae.evaluation.gate import compare
+
+    with sqlite3.connect(kb / "kotae.db") as con:
+        report = compare(results(con, good.id), results(con, broken.id))
+    failed = {row.metric for row in report.rows if row.verdict == "fail"}
+    assert not report.passed and {"success", "char_f1"} <= failed
+
+
+_FAKE = '[generator]\nbackend = "fake"\n'
+
+
+def test_config_backend_sections_replace_the_knowledge_base_s(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    init_kb(kb).close()
+    config = kb / "kotae.toml"
+    config.write_text(
+        config.read_text("utf-8")
+        + '\n[generator]\nbackend = "openai"\nbase_url = "http://vllm.internal:8000/v1"\n'
+        'model = "llama"\n',
+        "utf-8",
+    )
+    gpt = write(
+        tmp_path / "gpt-4o.toml",
+        '[generator]\nbackend = "openai"\nmodel = "gpt-4o"\napi_key_env = "OPENAI_API_KEY"\n'
+        "[retrieval]\ncandidates = 50\n",
+    )
+    settings = load_config(kb, gpt).settings
+    assert settings.generator.options() == {"model": "gpt-4o", "api_key_env": "OPENAI_API_KEY"}
+    assert settings.retrieval.candidates == 50 and settings.retrieval.grams_weight == 0.25
+    half = write(tmp_path / "half.toml", "[eval.price]\ninput_per_million = 2.5\n")
+    with pytest.raises(ConfigError, match=r"half.toml.*output_per_million"):
+        load_config(kb, half)
+    typo = write(tmp_path / "typo.toml", "[retrieval]\ncandidate = 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(kb, typo)
+    assert str(info.value).startswith(f"{typo}: ") and "kotae.toml" not in str(info.value)
+
+
+def test_unmatched_sources_are_reported(sample_kb: Path, tmp_path: Path) -> None:
+    from kotae.evaluation.runner import unmatched_sources
+    from kotae.kb import open_kb
+
+    eval_set = write(
+        tmp_path / "set.jsonl",
+        '{"id": "a", "question": "宿泊費の上限は？", "sources": ["経費精算規程.md"]}\n'
+        '{"id": "b", "question": "宿泊費の上限は？", "sources": ["docs/経費精算規程.md"]}\n'
+        '{"id": "c", "question": "宿泊費の上限は？", "sources": ["経費規程.md"]}\n',
+    )
+    with open_kb(sample_kb) as kb:
+        assert unmatched_sources(kb, read_eval_set(eval_set)) == [("c", "経費規程.md")]
+    out = kotae("eval", "run", "--set", str(eval_set), kb=copy_kb(sample_kb, tmp_path / "kb"))
+    assert out.returncode == 0 and "1 reference sources match no document" in out.stderr
