@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import re
 import time
-import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kotae.backends.generators import Completion, GenerationParams, Generator, Message, Usage
@@ -39,6 +36,7 @@ from kotae.errors import (
     KotaeError,
     QueryError,
 )
+from kotae.prompts import load_templates
 from kotae.retrieval import SearchResult, search
 from kotae.text.normalize import normalize_text
 
@@ -48,7 +46,6 @@ if TYPE_CHECKING:
 Language = Literal["ja", "en"]
 AnswerStatus = Literal["ok", "no_evidence"]
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
 SAFETY_TOKENS = 64  # headroom for chat-template tokens and BPE merges the count cannot see
 DEFAULT_WINDOW = 4096  # when neither the backend nor the settings know the window
 MAX_SNIPPET = 200
@@ -62,11 +59,9 @@ def detect_language(text: str) -> Language:
     return "ja" if _JAPANESE.search(text) else "en"
 
 
-@cache
 def templates(language: Language) -> dict[str, str]:
     """The prompt and message templates of ``language`` (``kotae/prompts/answer.<lang>.toml``)."""
-    with (PROMPTS_DIR / f"answer.{language}.toml").open("rb") as handle:
-        return {k: str(v) for k, v in tomllib.load(handle).items()}
+    return load_templates("answer", language)
 
 
 @dataclass(frozen=True, slots=True)

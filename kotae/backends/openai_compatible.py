@@ -29,7 +29,10 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0
 
 
-class OpenAIEmbedderOptions(BaseModel):
+class OpenAIConnectionOptions(BaseModel):
+    """What every OpenAI-compatible client needs: where, which model, which key, how
+    patiently. Backends subclass it with their own options and defaults."""
+
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field(default="https://api.openai.com/v1", min_length=1)
@@ -37,12 +40,8 @@ class OpenAIEmbedderOptions(BaseModel):
     api_key_env: str | None = None
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
-    batch_size: int = Field(default=64, gt=0)
-    dimensions: int | None = Field(default=None, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.5, ge=0)
-    query_prefix: str = ""
-    passage_prefix: str = ""
 
     @field_validator("api_key_env")
     @classmethod
@@ -55,6 +54,13 @@ class OpenAIEmbedderOptions(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+class OpenAIEmbedderOptions(OpenAIConnectionOptions):
+    batch_size: int = Field(default=64, gt=0)
+    dimensions: int | None = Field(default=None, gt=0)
+    query_prefix: str = ""
+    passage_prefix: str = ""
 
 
 def check_env_var_name(value: str | None) -> str | None:

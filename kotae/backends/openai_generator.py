@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
 from kotae.backends.generators import (
     Completion,
@@ -35,7 +35,7 @@ from kotae.backends.generators import (
 from kotae.backends.openai_compatible import (
     MAX_RETRY_AFTER_S,
     RETRYABLE_STATUS,
-    check_env_var_name,
+    OpenAIConnectionOptions,
     read_api_key,
     redact_url,
     server_error_message,
@@ -68,33 +68,15 @@ CONTEXT_WINDOW_KEYS = ("max_model_len", "context_length", "max_context_length")
 MAX_LISTED_MODELS = 10
 
 
-class OpenAIGeneratorOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = Field(default="https://api.openai.com/v1", min_length=1)
-    model: str = Field(min_length=1)
-    api_key_env: str | None = None
+class OpenAIGeneratorOptions(OpenAIConnectionOptions):
     timeout_s: float = Field(default=120.0, gt=0, description="read timeout, seconds")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
-    retry_backoff_s: float = Field(default=0.5, ge=0)
     context_window: int | None = Field(default=None, gt=0)
     tokenizer: str | None = Field(
         default=None, description="local tokenizer.json (or its folder) for count_tokens"
     )
     extra_body: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _is_env_var_name(cls, value: str | None) -> str | None:
-        return check_env_var_name(value)
-
-    @field_validator("base_url")
-    @classmethod
-    def _is_http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
 
 class OpenAIGenerator:

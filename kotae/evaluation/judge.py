@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from kotae.backends.generators import GenerationParams, Generator, Message
+from kotae.prompts import load_templates
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 CRITERIA = ("correctness", "faithfulness")
 _OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
-@cache
 def judge_templates(language: str) -> dict[str, str]:
-    with (PROMPTS / f"judge.{language}.toml").open("rb") as handle:
-        return {k: str(v) for k, v in tomllib.load(handle).items()}
+    return load_templates("judge", language)
 
 
 @dataclass(frozen=True, slots=True)

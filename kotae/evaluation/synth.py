@@ -20,33 +20,28 @@ from __future__ import annotations
 import json
 import random
 import re
-import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kotae.answer import detect_language
 from kotae.backends.generators import GenerationParams, Generator, Message
 from kotae.evaluation.model import EvalItem
+from kotae.prompts import load_templates
 
 if TYPE_CHECKING:
     from kotae.kb import KnowledgeBase
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 MIN_CHUNK_CHARS = 80
 MAX_CHUNK_CHARS = 1500  # the passage shown to the generator
 DUPLICATE_JACCARD = 0.8
 _OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
-@cache
 def synth_templates(language: str) -> dict[str, str]:
-    with (PROMPTS / f"synth.{language}.toml").open("rb") as handle:
-        return {k: str(v) for k, v in tomllib.load(handle).items()}
+    return load_templates("synth", language)
 
 
 @dataclass(slots=True)
