@@ -55,6 +55,10 @@ def run(
         Path | None, typer.Option("--report", help="Also write the HTML report of these runs.")
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="The report's language: ja or en.")] = "ja",
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Answer as this user (their ACL); default: every document."),
+    ] = None,
     kb: KbOption = None,
 ) -> None:
     """Run each configuration over the eval set; prints the run ids.
@@ -79,7 +83,9 @@ def run(
         _warn_unmatched(kb_path, items)
         try:
             with _progress(f"{cfg.name}") as update:
-                summary = run_eval(kb_path, items, eval_set.stem, cfg, new=new, progress=update)
+                summary = run_eval(
+                    kb_path, items, eval_set.stem, cfg, new=new, progress=update, as_user=as_user
+                )
         except KeyboardInterrupt:
             fail(
                 f"interrupted: {cfg.name} keeps the questions it finished; run the same "

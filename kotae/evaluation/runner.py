@@ -127,15 +127,23 @@ def run_eval(
     *,
     new: bool = False,
     progress: Progress | None = None,
+    as_user: str | None = None,
 ) -> RunSummary:
     """Evaluate ``config`` over ``items``; resume the unfinished run of the same set and
-    configuration unless ``new``. Returns the finished run with its aggregated metrics."""
+    configuration unless ``new``. Returns the finished run with its aggregated metrics.
+
+    Questions are answered with access to every document, or, with ``as_user``, as that
+    user (their groups' ACL applies inside retrieval, as for ``kotae ask --as``)."""
     from kotae.evaluation.metrics import summarize
 
     with KnowledgeBase(kb_path, config.settings) as kb:
         con = kb.catalog.con
-        evaluator = _Evaluator(kb, config.settings)  # fails early if a backend is down
-        set_hash, config_hash = set_digest(items), config.digest()
+        access = kb.access_for(user=as_user) if as_user else Access.everything()
+        evaluator = _Evaluator(kb, config.settings, access)  # fails early if a backend is down
+        set_hash, config_hash = (
+            set_digest(items),
+            config.digest() + (f"@{as_user}" if as_user else ""),
+        )
         run = None if new else store.find_resumable(con, set_hash, config_hash)
         if run is None:
             run = RunSummary(
@@ -145,7 +153,7 @@ def run_eval(
                 created_at=store.now(),
                 status="running",
                 n_questions=len(items),
-                config=hidden(config.settings),
+                config={**hidden(config.settings), "as_user": as_user},
             )
             store.create_run(con, run, set_hash, config_hash, items)
         done = store.done_ids(con, run.id)
@@ -212,12 +220,12 @@ class _Counter:
 class _Evaluator:
     """Answers and scores one question; shared by the worker threads."""
 
-    def __init__(self, kb: KnowledgeBase, settings: Settings) -> None:
+    def __init__(self, kb: KnowledgeBase, settings: Settings, access: Access) -> None:
         self.kb = kb
         self.settings = settings
         self.generator = _backend(settings.generator.backend, settings.generator.options())
         self.judge = _backend(settings.judge.backend, settings.judge.options())
-        self.access = Access.everything()
+        self.access = access
         self._keys: dict[int, str] = {}
         self._lock = threading.Lock()
         self._check("[generator]", self.generator)

@@ -319,3 +319,23 @@ def test_unmatched_sources_are_reported(sample_kb: Path, tmp_path: Path) -> None
         assert unmatched_sources(kb, read_eval_set(eval_set)) == [("c", "経費規程.md")]
     out = kotae("eval", "run", "--set", str(eval_set), kb=copy_kb(sample_kb, tmp_path / "kb"))
     assert out.returncode == 0 and "1 reference sources match no document" in out.stderr
+
+
+def test_a_run_as_a_user_applies_their_acl(sample_kb: Path, tmp_path: Path) -> None:
+    kb = copy_kb(sample_kb, tmp_path / "kb")
+    assert kotae("users", "add", "tanaka", kb=kb).returncode == 0
+    assert kotae("users", "add", "sato", "--groups", "executives", kb=kb).returncode == 0
+    recalls = {}
+    for user in ("tanaka", "sato"):
+        out = tmp_path / f"{user}.json"
+        result = kotae(
+            "eval", "run", "--set", str(EVAL_SET), "--as", user, "--json", str(out), kb=kb
+        )
+        assert result.returncode == 0, result.stderr
+        run = json.loads(out.read_text("utf-8"))["runs"][0]
+        assert run["config"]["as_user"] == user
+        recalls[user] = run["metrics"]["recall@5"]["mean"]
+    # one of the 14 questions is about the board minutes, readable by executives only
+    assert recalls == {"tanaka": pytest.approx(13 / 14), "sato": 1.0}
+    unknown = kotae("eval", "run", "--set", str(EVAL_SET), "--as", "nobody", kb=kb)
+    assert unknown.returncode == 2 and "unknown user 'nobody'" in unknown.stderr
