@@ -87,6 +87,41 @@ def read_api_key(env_name: str | None) -> str | None:
     return key
 
 
+class LazyHttpClient:
+    """The one httpx client of a backend, made on first use (thread-safe) with the bearer
+    key and the backend's timeouts; ``transport`` lets tests fake HTTP at the edge."""
+
+    def __init__(
+        self,
+        options: OpenAIConnectionOptions,
+        api_key: str | None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._options = options
+        self._api_key = api_key
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+                timeout = httpx.Timeout(
+                    self._options.timeout_s, connect=self._options.connect_timeout_s
+                )
+                self._client = httpx.Client(
+                    headers=headers, timeout=timeout, transport=self._transport
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
 def redact_url(url: str) -> str:
     """The URL without user:password and query string, safe for messages."""
     parsed = httpx.URL(url)
@@ -129,10 +164,8 @@ class OpenAIEmbedder:
         self.name = f"openai:{options.model}"
         self.url = f"{options.base_url}/embeddings"
         self._api_key = read_api_key(options.api_key_env)
-        self._transport = transport
+        self._clients = LazyHttpClient(options, self._api_key, transport)
         self._sleep = sleep
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
         self._dim: int | None = options.dimensions
 
     @property
@@ -152,10 +185,7 @@ class OpenAIEmbedder:
         return l2_normalize_rows(np.concatenate(batches, axis=0))
 
     def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+        self._clients.close()
 
     def __enter__(self) -> OpenAIEmbedder:
         return self
@@ -164,16 +194,7 @@ class OpenAIEmbedder:
         self.close()
 
     def _http(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None:
-                headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-                timeout = httpx.Timeout(
-                    self.options.timeout_s, connect=self.options.connect_timeout_s
-                )
-                self._client = httpx.Client(
-                    headers=headers, timeout=timeout, transport=self._transport
-                )
-            return self._client
+        return self._clients.get()
 
     def _embed_batch(self, inputs: list[str]) -> npt.NDArray[np.float32]:
         payload: dict[str, Any] = {"model": self.options.model, "input": inputs}

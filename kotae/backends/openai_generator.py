@@ -35,6 +35,7 @@ from kotae.backends.generators import (
 from kotae.backends.openai_compatible import (
     MAX_RETRY_AFTER_S,
     RETRYABLE_STATUS,
+    LazyHttpClient,
     OpenAIConnectionOptions,
     read_api_key,
     redact_url,
@@ -107,10 +108,9 @@ class OpenAIGenerator:
         self._shown_url = redact_url(options.base_url)
         self._api_key = read_api_key(options.api_key_env)
         self._tokenizer_path = self._resolve_tokenizer_path()
-        self._transport = transport
+        self._clients = LazyHttpClient(options, self._api_key, transport)
         self._sleep = sleep
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the tokenizer loads once
         self._context_window = options.context_window
         self._window_known = options.context_window is not None
         self._tokenizer: Any = None
@@ -237,10 +237,7 @@ class OpenAIGenerator:
         }
 
     def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+        self._clients.close()
 
     def __enter__(self) -> OpenAIGenerator:
         return self
@@ -283,16 +280,7 @@ class OpenAIGenerator:
             return self._tokenizer
 
     def _http(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None:
-                headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-                timeout = httpx.Timeout(
-                    self.options.timeout_s, connect=self.options.connect_timeout_s
-                )
-                self._client = httpx.Client(
-                    headers=headers, timeout=timeout, transport=self._transport
-                )
-            return self._client
+        return self._clients.get()
 
     def _payload(
         self, messages: Sequence[Message], params: GenerationParams | None
