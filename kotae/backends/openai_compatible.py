@@ -87,6 +87,17 @@ def read_api_key(env_name: str | None) -> str | None:
     return key
 
 
+def backoff_seconds(base_s: float, attempt: int, retry_after: str | None) -> float:
+    """How long to wait before retry ``attempt``: the server's ``Retry-After`` (capped at
+    MAX_RETRY_AFTER_S) when it sent a number, else ``base_s * 2**attempt``."""
+    if retry_after is not None:
+        try:
+            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
+        except ValueError:
+            pass
+    return float(base_s * (2**attempt))
+
+
 class LazyHttpClient:
     """The one httpx client of a backend, made on first use (thread-safe) with the bearer
     key and the backend's timeouts; ``transport`` lets tests fake HTTP at the edge."""
@@ -221,7 +232,7 @@ class OpenAIEmbedder:
                         f"could not be reached after {attempts} attempts: "
                         f"{type(exc).__name__}: {self._scrub(str(exc))}"
                     ) from None
-                self._sleep(self._backoff(attempt, None))
+                self._sleep(backoff_seconds(self.options.retry_backoff_s, attempt, None))
                 continue
             if response.is_success:
                 return response
@@ -231,16 +242,12 @@ class OpenAIEmbedder:
                     f"returned HTTP {response.status_code}{tries}: "
                     f"{self._scrub(server_error_message(response))}"
                 )
-            self._sleep(self._backoff(attempt, response.headers.get("retry-after")))
+            self._sleep(
+                backoff_seconds(
+                    self.options.retry_backoff_s, attempt, response.headers.get("retry-after")
+                )
+            )
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
-            except ValueError:
-                pass
-        return float(self.options.retry_backoff_s * (2**attempt))
 
     def _parse_embeddings(self, body: Any, expected: int) -> npt.NDArray[np.float32]:
         data = body.get("data") if isinstance(body, dict) else None

@@ -33,10 +33,10 @@ from kotae.backends.generators import (
     Usage,
 )
 from kotae.backends.openai_compatible import (
-    MAX_RETRY_AFTER_S,
     RETRYABLE_STATUS,
     LazyHttpClient,
     OpenAIConnectionOptions,
+    backoff_seconds,
     read_api_key,
     redact_url,
     server_error_message,
@@ -325,14 +325,14 @@ class OpenAIGenerator:
             except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError) as exc:
                 if last_try:
                     raise self._unreachable(exc, attempts) from None
-                self._sleep(self._backoff(attempt, None))
+                self._sleep(backoff_seconds(self.options.retry_backoff_s, attempt, None))
                 continue
             except httpx.TimeoutException:
                 raise self._timeout() from None
             except httpx.TransportError as exc:
                 if last_try:
                     raise self._unreachable(exc, attempts) from None
-                self._sleep(self._backoff(attempt, None))
+                self._sleep(backoff_seconds(self.options.retry_backoff_s, attempt, None))
                 continue
             if response.is_success:
                 return response
@@ -341,7 +341,7 @@ class OpenAIGenerator:
             except httpx.TransportError as exc:
                 if last_try:
                     raise self._unreachable(exc, attempts) from None
-                self._sleep(self._backoff(attempt, None))
+                self._sleep(backoff_seconds(self.options.retry_backoff_s, attempt, None))
                 continue
             finally:
                 response.close()
@@ -349,16 +349,12 @@ class OpenAIGenerator:
             retryable = response.status_code in RETRYABLE_STATUS
             if not retryable or last_try or isinstance(error, ContextOverflowError):
                 raise error
-            self._sleep(self._backoff(attempt, response.headers.get("retry-after")))
+            self._sleep(
+                backoff_seconds(
+                    self.options.retry_backoff_s, attempt, response.headers.get("retry-after")
+                )
+            )
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
-            except ValueError:
-                pass
-        return float(self.options.retry_backoff_s * (2**attempt))
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
