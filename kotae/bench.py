@@ -173,9 +173,8 @@ def _rank_queries(
 
     from kotae.retrieval import rank_chunks
 
-    chunk_doc: dict[int, int] = dict(
-        kb.catalog.con.execute("SELECT id, document_id FROM chunks").fetchall()
-    )
+    chunk_ids, doc_ids = kb.catalog.chunk_document_map()
+    chunk_doc: dict[int, int] = dict(zip(chunk_ids.tolist(), doc_ids.tolist(), strict=True))
     access = Access.everything()
     run: list[Any] = []
     latencies: list[float] = []

@@ -68,54 +68,34 @@ class DenseIndex:
         index = self._load()
         if self.generation == target:
             return
-        model = self.embedder.name
-        con = self.kb.catalog.con
-        wanted = np.fromiter(
-            (
-                r[0]
-                for r in con.execute("SELECT chunk_id FROM chunk_vectors WHERE model=?", (model,))
-            ),
-            dtype=np.int64,
-        )
+        catalog = self.kb.catalog
+        wanted = catalog.vector_ids(self.embedder.name)
         have = index.ids()
         stale = np.setdiff1d(have, wanted)
         if len(stale):
             index.remove(stale.tolist())
         missing = np.setdiff1d(wanted, have)
         for start in range(0, len(missing), 5000):
-            part = missing[start : start + 5000].tolist()
-            marks = ",".join("?" * len(part))
-            rows = con.execute(
-                f"SELECT chunk_id, vector FROM chunk_vectors WHERE chunk_id IN ({marks})", part
-            ).fetchall()
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            ids, vecs = catalog.vectors_of(missing[start : start + 5000].tolist())
             index.add(ids, vecs)
         self.path.mkdir(parents=True, exist_ok=True)
-        index.save(self.path, {"generation": target, "model": model})
+        index.save(self.path, {"generation": target, "model": self.embedder.name})
         self.generation = target
 
     def embed_missing(self) -> int:
         """Embed every chunk that has no vector of this model yet; returns how many."""
         model = self.embedder.name
-        con = self.kb.catalog.con
-        todo = con.execute(
-            "SELECT c.id, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v "
-            "WHERE v.chunk_id = c.id AND v.model = ?)",
-            (model,),
-        ).fetchall()
+        todo = self.kb.catalog.chunks_without_vector(model)
         for start in range(0, len(todo), EMBED_BATCH):
             part = todo[start : start + EMBED_BATCH]
             vectors = self.embedder.embed([t for _, t in part], kind="passage")
-            con.execute("BEGIN IMMEDIATE")
-            con.executemany(
-                "INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?)",
+            self.kb.catalog.put_vectors(
+                model,
                 [
-                    (cid, model, v.astype(np.float32).tobytes())
+                    (cid, v.astype(np.float32).tobytes())
                     for (cid, _), v in zip(part, vectors, strict=True)
                 ],
             )
-            con.execute("COMMIT")
         self.generation = -1
         self.sync(self.kb.catalog.generation())
         return len(todo)
@@ -123,11 +103,7 @@ class DenseIndex:
     def _doc_of(self, ids: np.ndarray) -> np.ndarray:
         generation = self.kb.catalog.generation()
         if self._map_generation != generation:
-            rows = self.kb.catalog.con.execute(
-                "SELECT id, document_id FROM chunks ORDER BY id"
-            ).fetchall()
-            self._chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
-            self._chunk_docs = np.array([r[1] for r in rows], dtype=np.int64)
+            self._chunk_ids, self._chunk_docs = self.kb.catalog.chunk_document_map()
             self._map_generation = generation
         pos = np.searchsorted(self._chunk_ids, ids)
         pos = np.clip(pos, 0, max(len(self._chunk_ids) - 1, 0))
@@ -135,15 +111,7 @@ class DenseIndex:
         return np.where(found, self._chunk_docs[pos] if len(self._chunk_docs) else -1, -1)
 
     def _allowed_docs(self, access: Access) -> np.ndarray:
-        groups = sorted(access.groups or ())
-        marks = ",".join("?" * len(groups)) or "NULL"
-        rows = self.kb.catalog.con.execute(
-            "SELECT id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM document_acl a WHERE "
-            f"a.document_id = d.id) OR EXISTS (SELECT 1 FROM document_acl a WHERE "
-            f"a.document_id = d.id AND a.grp IN ({marks}))",
-            groups,
-        ).fetchall()
-        return np.array(sorted(r[0] for r in rows), dtype=np.int64)
+        return self.kb.catalog.readable_document_ids(sorted(access.groups or ()))
 
     def search(self, query: str, limit: int, access: Access) -> list[tuple[int, float]]:
         index = self._load()

@@ -83,13 +83,7 @@ def is_duplicate(question: str, kept: Sequence[set[str]]) -> bool:
 def sample_chunks(kb: KnowledgeBase, n: int, seed: int) -> list[Any]:
     """Up to ``n`` chunks of at least MIN_CHUNK_CHARS, round-robin over shuffled documents."""
     rng = random.Random(seed)
-    by_document: dict[int, list[int]] = {}
-    rows = kb.catalog.con.execute(
-        "SELECT id, document_id FROM chunks WHERE length(text) >= ? ORDER BY id",
-        (MIN_CHUNK_CHARS,),
-    )
-    for chunk_id, document_id in rows:
-        by_document.setdefault(document_id, []).append(chunk_id)
+    by_document = kb.catalog.chunk_ids_by_document(MIN_CHUNK_CHARS)
     queues = [rng.sample(ids, len(ids)) for ids in by_document.values()]
     rng.shuffle(queues)
     picked: list[int] = []
