@@ -1,0 +1,203 @@
+"""The Store conformance suite: one class per behaviour, run against every store in
+``conftest.STORES`` (SQLite today). See :mod:`kotae.index.store` for the promises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kotae.documents.model import Chunk
+from kotae.index.catalog import NewDocument
+from kotae.index.store import Store
+
+
+def doc(
+    source: str,
+    texts: list[str],
+    groups: tuple[str, ...] = (),
+    digest: str = "h1",
+    vectors: list[bytes] | None = None,
+) -> NewDocument:
+    chunks = [
+        Chunk(t, i, i * 100, i * 100 + len(t), ("見出し",), page=i + 1) for i, t in enumerate(texts)
+    ]
+    return NewDocument(
+        source=source,
+        title=source.rsplit("/", 1)[-1],
+        format="md",
+        content_hash=digest,
+        size_bytes=sum(len(t) for t in texts),
+        groups=groups,
+        chunks=chunks,
+        metadata={"k": "v"},
+        vectors=vectors,
+        vector_model="m" if vectors is not None else "",
+    )
+
+
+def blob(*values: float) -> bytes:
+    return np.array(values, dtype=np.float32).tobytes()
+
+
+def snapshot(store: Store) -> tuple[object, ...]:
+    return (
+        store.generation(),
+        [(d.id, d.source, d.version, d.groups, d.chunk_count) for d in store.documents()],
+        sorted((c.id, c.text) for c in store.all_chunks()),
+        store.vector_ids("m").tolist(),
+    )
+
+
+class TestGeneration:
+    def test_a_new_store_is_empty_at_generation_zero(self, store: Store) -> None:
+        assert store.generation() == 0
+        assert store.is_empty()
+        assert store.counts() == {"documents": 0, "chunks": 0, "vectors": 0, "users": 0}
+
+    def test_each_write_bumps_the_generation_and_logs_its_documents(self, store: Store) -> None:
+        g1, [(a, _)] = store.write_documents([doc("/d/a.md", ["一"])])
+        g2, [(b, _)] = store.write_documents([doc("/d/b.md", ["二"])])
+        assert (g1, g2) == (1, 2)
+        assert sorted(store.changed_since(0)) == sorted([a, b])
+        assert store.changed_since(1) == [b]
+        assert store.oldest_change() == 1
+        store.prune_changes(1)
+        assert store.oldest_change() == 2
+        store.prune_changes(2)
+        assert store.changed_since(0) == []
+        assert store.oldest_change() == store.generation() + 1
+
+    def test_meta_round_trips(self, store: Store) -> None:
+        assert store.get_meta("x") is None
+        store.set_meta("x", "1")
+        store.set_meta("x", "2")
+        assert store.get_meta("x") == "2"
+
+
+class TestDocumentWrites:
+    def test_ids_come_back_in_order_with_chunk_ids_by_ordinal(self, store: Store) -> None:
+        _, written = store.write_documents([doc("/d/a.md", ["一", "二"]), doc("/d/b.md", ["三"])])
+        (a, a_chunks), (b, b_chunks) = written
+        assert [c.text for c in store.chunks_of([a])] == ["一", "二"]
+        assert [c.id for c in store.chunks_of([a])] == a_chunks
+        assert [c.id for c in store.chunks_of([b])] == b_chunks
+        assert [c.text for c in store.chunks_of([b, a])] == ["一", "二", "三"]
+
+    def test_replacing_keeps_the_id_bumps_the_version_and_never_reuses_chunk_ids(
+        self, store: Store
+    ) -> None:
+        _, [(a, old_chunks)] = store.write_documents([doc("/d/a.md", ["一", "二"])])
+        _, [(a2, new_chunks)] = store.write_documents([doc("/d/a.md", ["三"], digest="h2")])
+        assert a2 == a
+        row = store.document(a)
+        assert row is not None and (row.version, row.content_hash, row.chunk_count) == (2, "h2", 1)
+        assert not set(old_chunks) & set(new_chunks)
+        assert store.chunks_by_id(old_chunks) == {}
+
+    def test_removal_takes_chunks_acl_and_vectors_with_it(self, store: Store) -> None:
+        _, [(a, chunks)] = store.write_documents(
+            [doc("/d/a.md", ["一"], groups=("hr",), vectors=[blob(1, 0)])]
+        )
+        store.write_documents([], remove_ids=[a])
+        assert store.document(a) is None
+        assert store.chunks_by_id(chunks) == {}
+        assert store.vector_ids("m").tolist() == []
+        assert store.readable_document_ids(["hr"]).tolist() == []
+
+    def test_a_write_that_fails_midway_changes_nothing(self, store: Store) -> None:
+        store.write_documents([doc("/d/a.md", ["一"], vectors=[blob(1, 0)])])
+        before = snapshot(store)
+        broken = doc("/d/b.md", ["二", "三"], vectors=[blob(0, 1)])  # one vector short
+        with pytest.raises(IndexError):
+            store.write_documents(
+                [doc("/d/a.md", ["改"], digest="h2", vectors=[blob(1, 1)]), broken]
+            )
+        assert snapshot(store) == before
+        store.write_documents([doc("/d/c.md", ["四"])])  # the store is still writable
+        assert store.document_by_source("/d/c.md") is not None
+
+
+class TestReads:
+    def test_documents_and_their_fingerprints(self, store: Store) -> None:
+        store.write_documents(
+            [doc("/d/a.md", ["一"], groups=("hr", "exec")), doc("/e/b.md", ["二"], digest="h9")]
+        )
+        rows = store.documents()
+        assert [r.source for r in rows] == ["/d/a.md", "/e/b.md"]
+        assert rows[0].groups == ("exec", "hr") and rows[1].public
+        assert rows[0].metadata == {"k": "v"}
+        by_source = store.document_by_source("/e/b.md")
+        assert by_source is not None and by_source.content_hash == "h9"
+        prints = store.fingerprints("/d/")
+        assert list(prints) == ["/d/a.md"]
+        assert prints["/d/a.md"][1:] == ("h1", ("exec", "hr"))
+
+    def test_chunk_rows_carry_what_a_citation_needs(self, store: Store) -> None:
+        _, [(a, [c0, c1])] = store.write_documents([doc("/d/a.md", ["一", "二"], ("hr",))])
+        row = store.chunks_by_id([c1])[c1]
+        assert (row.document_id, row.ordinal, row.text, row.page) == (a, 1, "二", 2)
+        assert (row.heading_path, row.source, row.groups) == (("見出し",), "/d/a.md", ("hr",))
+        assert sorted(c.id for c in store.all_chunks()) == [c0, c1]
+
+    def test_chunk_maps(self, store: Store) -> None:
+        _, [(a, ca), (b, cb)] = store.write_documents(
+            [doc("/d/a.md", ["短", "十分に長い本文です"]), doc("/d/b.md", ["長い本文がここにある"])]
+        )
+        ids, docs = store.chunk_document_map()
+        assert dict(zip(ids.tolist(), docs.tolist(), strict=True)) == {
+            ca[0]: a,
+            ca[1]: a,
+            cb[0]: b,
+        }
+        assert store.chunk_ids_by_document(min_chars=5) == {a: [ca[1]], b: cb}
+        assert store.chunk_ids_by_document(document_ids=[b]) == {b: cb}
+
+
+class TestAccess:
+    def test_readable_documents_are_public_ones_and_shared_ones(self, store: Store) -> None:
+        _, written = store.write_documents(
+            [
+                doc("/d/public.md", ["一"]),
+                doc("/d/hr.md", ["二"], ("hr",)),
+                doc("/d/exec.md", ["三"], ("exec", "hr")),
+            ]
+        )
+        public, hr, execs = (doc_id for doc_id, _ in written)
+        assert store.readable_document_ids([]).tolist() == [public]
+        assert store.readable_document_ids(["exec"]).tolist() == [public, execs]
+        assert store.readable_document_ids(["hr", "other"]).tolist() == [public, hr, execs]
+
+    def test_users_and_their_groups(self, store: Store) -> None:
+        assert store.user_groups("sato") is None
+        store.set_user("sato", ["hr", "exec", "hr"])
+        store.set_user("suzuki", [])
+        assert store.user_groups("sato") == ("exec", "hr")
+        store.set_user("sato", ["sales"])
+        assert store.users() == [("sato", ("sales",)), ("suzuki", ())]
+        assert store.remove_user("sato") and not store.remove_user("sato")
+        assert store.user_groups("sato") is None
+
+
+class TestVectors:
+    def test_vectors_round_trip_per_model(self, store: Store) -> None:
+        _, [(_, [c0, c1])] = store.write_documents([doc("/d/a.md", ["一", "二"])])
+        assert store.chunks_without_vector("m") == [(c0, "一"), (c1, "二")]
+        store.put_vectors("m", [(c0, blob(1, 0)), (c1, blob(0.5, 0.5))])
+        assert sorted(store.vector_ids("m").tolist()) == [c0, c1]
+        assert store.vector_ids("other").tolist() == []
+        ids, matrix = store.vectors_of([c1, c0, 999])
+        got = {i: row.tolist() for i, row in zip(ids.tolist(), matrix, strict=True)}
+        assert got == {c0: [1.0, 0.0], c1: [0.5, 0.5]}
+        assert store.chunks_without_vector("m") == []
+        assert store.counts()["vectors"] == 2
+
+    def test_a_failed_vector_batch_rolls_back_and_the_store_stays_writable(
+        self, store: Store
+    ) -> None:
+        _, [(_, [c0])] = store.write_documents([doc("/d/a.md", ["一"])])
+        with pytest.raises(Exception):  # noqa: B017 - each store raises its own error type
+            store.put_vectors("m", [(c0, blob(1, 0)), (10_000, blob(0, 1))])  # no chunk 10000
+        assert store.vector_ids("m").tolist() == []
+        store.write_documents([doc("/d/b.md", ["二"])])
+        store.put_vectors("m", [(c0, blob(1, 0))])
+        assert store.vector_ids("m").tolist() == [c0]
