@@ -21,6 +21,7 @@ from typing import Any
 
 from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
+from kotae.index.catalog_evals import EvalTables
 from kotae.index.catalog_vectors import VectorTables
 
 PUBLIC = "__public__"  # the ACL term every reader may see
@@ -237,7 +238,7 @@ def migrate(con: sqlite3.Connection) -> list[str]:
     return applied
 
 
-class Catalog(VectorTables):
+class Catalog(VectorTables, EvalTables):
     """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
 
     def __init__(self, path: Path) -> None:

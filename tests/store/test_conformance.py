@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from kotae.documents.model import Chunk
+from kotae.errors import QueryError
+from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
 from kotae.index.catalog import NewDocument
 from kotae.index.store import Store
 
@@ -201,3 +203,54 @@ class TestVectors:
         store.write_documents([doc("/d/b.md", ["二"])])
         store.put_vectors("m", [(c0, blob(1, 0))])
         assert store.vector_ids("m").tolist() == [c0]
+
+
+def run_summary(run_id: str, created_at: str = "2026-12-01T00:00:00+00:00") -> RunSummary:
+    return RunSummary(
+        id=run_id,
+        name="extractive",
+        set_name="faq",
+        created_at=created_at,
+        status="running",
+        n_questions=2,
+        config={"generator": None},
+    )
+
+
+class TestEvalRuns:
+    ITEMS = (EvalItem("q1", "申請期限は？", answers=("翌月10日",)), EvalItem("q2", "上限は？"))
+
+    def test_a_run_keeps_its_set_and_its_results_in_set_order(self, store: Store) -> None:
+        store.create_eval_run(run_summary("abc123"), "set-h", "cfg-h", self.ITEMS)
+        assert store.eval_items("abc123") == list(self.ITEMS)
+        store.save_eval_result("abc123", 1, QuestionResult("q2", "ok", metrics={"m": 0.5}))
+        store.save_eval_result("abc123", 0, QuestionResult("q1", "error", error="boom"))
+        assert [r.item_id for r in store.eval_results("abc123")] == ["q1", "q2"]
+        assert store.eval_results("abc123")[1].metrics == {"m": 0.5}
+        assert store.eval_done_ids("abc123") == {"q1", "q2"}
+
+    def test_an_unfinished_run_is_found_to_resume_and_a_done_one_is_not(self, store: Store) -> None:
+        store.create_eval_run(run_summary("r1"), "set-h", "cfg-h", self.ITEMS)
+        assert store.add_eval_wall_time("r1", 1.5) == 1.5
+        assert store.add_eval_wall_time("r1", 2.0) == 3.5
+        store.finish_eval_run("r1", "interrupted")
+        found = store.resumable_eval_run("set-h", "cfg-h")
+        assert found is not None and (found.id, found.status) == ("r1", "interrupted")
+        assert store.resumable_eval_run("set-h", "other") is None
+        done = run_summary("r1")
+        done.status = "done"
+        store.finish_eval_run("r1", "done", done)
+        assert store.resumable_eval_run("set-h", "cfg-h") is None
+        assert store.eval_run("r1").status == "done"
+
+    def test_runs_are_found_by_unique_prefix_and_listed_newest_first(self, store: Store) -> None:
+        store.create_eval_run(run_summary("abc111", "2026-12-01T00:00:00+00:00"), "s", "c", ())
+        store.create_eval_run(run_summary("abd222", "2026-12-02T00:00:00+00:00"), "s", "c", ())
+        assert store.eval_run("abd").id == "abd222"
+        assert [r.id for r in store.eval_runs()] == ["abd222", "abc111"]
+        with pytest.raises(QueryError, match="ambiguous"):
+            store.eval_run("ab")
+        with pytest.raises(QueryError, match="no evaluation run"):
+            store.eval_run("zz")
+        with pytest.raises(QueryError, match="no evaluation run"):
+            store.eval_run("a_")  # LIKE wildcards are taken literally
