@@ -10,6 +10,8 @@ with ``answers``, ``qrels.tsv``) or BEIR (``_id``, ``qrels/test.tsv``) into item
 :func:`ingest_corpus` loads the dataset's corpus into a knowledge base, one document per
 corpus line, exactly as ``kotae ingest corpus.jsonl`` would: the document's source is
 ``/absolute/path/corpus.jsonl#ID`` and its metadata ``id`` is the corpus id.
+:func:`read_queries` and :func:`read_qrels` are the one reader of a dataset's queries and
+qrels, for ``eval import`` and ``kotae bench`` alike (a qrel scored 0 is not relevant).
 
 **Document keys.** :func:`document_key` names a retrieved document: its metadata ``id``
 (corpus records) or else its source (the absolute path as ingested).

@@ -17,7 +17,13 @@ For each metric, with d = candidate - baseline per pair:
 
 A metric **fails** when its drop exceeds ``max_drop`` AND it is significantly worse. It is
 ``n/a`` with fewer than 2 pairs (one pair says nothing about noise) or when it is missing
-from either run; ``n/a`` does not fail the gate. The gate passes when no metric fails.
+from either run; ``n/a`` does not fail a metric.
+
+Before any metric, :func:`refusals` says why two runs cannot be gated at all; ``eval gate``
+fails on each reason: a run that is incomplete (not ``done``, or fewer results than
+questions), runs over different question sets, or a gated metric that the candidate has no
+value for (a metric the candidate stopped producing must not pass as ``n/a``). The gate
+passes when there is no refusal and no metric fails.
 """
 
 from __future__ import annotations
