@@ -35,19 +35,16 @@ from bench_harness import RESULTS_DIR, git_info, machine_info, shared_dir, utc_n
 from kotae.answer import AskOptions, answer_question
 from kotae.backends.generators import GenerationParams, Generator, create_generator
 from kotae.bench import corpus_records, load_dataset
+from kotae.evaluation.metrics import percentile
 from kotae.ingest import ingest_records
 from kotae.kb import Access, init_kb
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
-
-
 def summary(values: list[float]) -> dict[str, float]:
+    """p50 and p95 (kotae's one percentile, linear interpolation) and the mean, in ms."""
     return {
-        "p50_ms": round(statistics.median(values), 3),
-        "p95_ms": round(percentile(values, 95), 3),
+        "p50_ms": round(percentile(values, 50) or 0.0, 3),
+        "p95_ms": round(percentile(values, 95) or 0.0, 3),
         "mean_ms": round(statistics.fmean(values), 3),
     }
 

@@ -23,7 +23,6 @@ import json
 import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -173,12 +172,6 @@ def query_worker(kb_dir: Path, queries_path: Path, out_path: Path) -> int:
     return 0
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def measure_ingest(corpus: Path, kb_dir: Path, timeout_s: float) -> JsonDict:
     entry = run_kotae_ingest(corpus, kb_dir, timeout_s)
     if entry["status"] != "ok":
@@ -204,13 +197,15 @@ def measure_queries(kb_dir: Path, queries: list[str], work: Path, timeout_s: flo
     if run.returncode != 0:
         reason = "timed out" if run.timed_out else f"exit code {run.returncode}"
         return {"status": "failed", "reason": reason, "stderr_tail": run.stderr_tail()}
+    from kotae.evaluation.metrics import percentile  # kotae's one percentile
+
     measured = json.loads(out_path.read_text(encoding="utf-8"))
     latencies: list[float] = measured["latencies_ms"]
     return {
         "status": "ok",
         "n": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 3),
-        "p95_ms": round(percentile(latencies, 95), 3),
+        "p50_ms": round(percentile(latencies, 50) or 0.0, 3),
+        "p95_ms": round(percentile(latencies, 95) or 0.0, 3),
         "max_ms": round(max(latencies), 3),
         "first_query_ms": round(latencies[0], 3),
         "open_and_query_s": round(measured["total_s"], 3),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # repo root, from benchmarks/
+from kotae.evaluation.metrics import percentile
 from kotae.index.vectors import ExactVectorIndex, create_vector_index
 
 
@@ -39,10 +40,10 @@ def timed(index, queries, k, allowed):
         ids, _ = index.search(q, k, allowed)
         times.append(time.perf_counter() - t)
         results.append(ids)
-    ms = np.array(times) * 1000
+    ms = [t * 1000 for t in times]
     return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p95_ms": round(float(np.percentile(ms, 95)), 3),
+        "p50_ms": round(percentile(ms, 50) or 0.0, 3),
+        "p95_ms": round(percentile(ms, 95) or 0.0, 3),
     }, results
 
 

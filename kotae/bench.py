@@ -12,19 +12,19 @@ answers of a generator when one is passed in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import re
 import resource
 import shutil
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kotae.config import CONFIG_FILE
 from kotae.errors import ConfigError, DatasetError
@@ -61,34 +61,28 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def load_dataset(folder: Path) -> Dataset:
-    corpus = folder / "corpus.jsonl"
-    queries_path = folder / "queries.jsonl"
-    qrels_path = folder / "qrels.tsv"
-    if not qrels_path.exists():
-        qrels_path = folder / "qrels" / "test.tsv"
-    missing = [p.name for p in (corpus, queries_path, qrels_path) if not p.exists()]
-    if missing:
-        raise DatasetError(
-            f"{folder}: missing {', '.join(missing)} (expected corpus.jsonl, queries.jsonl and "
-            "qrels.tsv, or the BEIR layout with qrels/test.tsv)"
-        )
-    qrels: dict[str, dict[str, int]] = {}
-    with qrels_path.open(encoding="utf-8") as handle:
-        for n, line in enumerate(handle):
-            parts = line.rstrip("\n").split("\t")
-            if n == 0 and not parts[-1].lstrip("-").isdigit():
-                continue  # header
-            if len(parts) < 3:
-                raise DatasetError(f"{qrels_path}:{n + 1}: expected query-id, corpus-id, score")
-            qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
-    queries = []
-    for obj in _jsonl(queries_path):
-        qid = str(obj.get("id", obj.get("_id")))
-        if qid in qrels:
-            queries.append((qid, str(obj["text"])))
+    """The dataset in ``folder``, read by :mod:`kotae.evaluation.datasets` (the one reader
+    of queries and qrels): the queries with at least one relevant document (a qrel score
+    above 0; a score of 0 means judged not relevant), and their qrels."""
+    from kotae.evaluation.datasets import dataset_files, read_qrels, read_queries
+
+    files = dataset_files(folder)
+    qrels = read_qrels(files.qrels)
+    queries = [(qid, text) for qid, text, _ in read_queries(files.queries) if qid in qrels]
     if not queries:
-        raise DatasetError(f"{folder}: no query has a qrel")
-    return Dataset(folder.name, corpus, queries, qrels)
+        raise DatasetError(f"{folder}: no query has a relevant document (a qrel score above 0)")
+    return Dataset(folder.name, files.corpus, queries, qrels)
+
+
+def split_half(query_id: str) -> Literal["tune", "report"]:
+    """Which half of a visible query set ``query_id`` belongs to: ``"tune"`` or ``"report"``.
+
+    A stable hash of the id (the first byte of its SHA-256 is even: tune; odd: report), so
+    the halves are the same on every machine and every run, and about equal. Tuning
+    (analyzer weights, evidence rules) looks at the tune half only; the report half's
+    figure, which tuning never saw, is published beside the full set's.
+    """
+    return "tune" if hashlib.sha256(query_id.encode("utf-8")).digest()[0] % 2 == 0 else "report"
 
 
 def corpus_records(corpus: Path) -> Iterator[Record]:
@@ -100,30 +94,30 @@ def corpus_records(corpus: Path) -> Iterator[Record]:
 
 
 def run_retrieval_bench(folder: Path, k: int = 10, config: Path | None = None) -> dict[str, Any]:
-    """Index ``folder``'s corpus in a temporary knowledge base and evaluate its queries."""
-    import ir_measures
+    """Index ``folder``'s corpus in a temporary knowledge base and evaluate its queries.
 
+    Queries are ranked by :func:`kotae.retrieval.rank_chunks`, the path ``search`` takes,
+    so a ``[reranker]`` in ``config`` is applied. ``held_out`` holds the figures of the
+    report half of the queries (:func:`split_half`) beside the full set's ``metrics``."""
     dataset = load_dataset(folder)
     depth = max(k, 100)
     with _indexed(dataset, config) as (kb, index_s, n_chunks):
         external = {d.id: d.metadata.get("id", d.source) for d in kb.documents()}
         run, latencies = _rank_queries(kb, dataset, depth, external)
         config_info = _config_info(kb, n_chunks)
-    qrels = [
-        ir_measures.Qrel(q, d, s) for q, docs in dataset.qrels.items() for d, s in docs.items()
-    ]
-    measures = [ir_measures.parse_measure(m) for m in METRIC_NAMES.values()]
-    agg = ir_measures.calc_aggregate(measures, qrels, run)
-    by_name = {str(m): v for m, v in agg.items()}
-    total_s = sum(latencies) / 1000
+    held_out = [qid for qid, _ in dataset.queries if split_half(qid) == "report"]
     return {
         "dataset": dataset.name,
-        "metrics": {ours: round(by_name[theirs], 4) for ours, theirs in METRIC_NAMES.items()},
+        "metrics": _ir_metrics(dataset.qrels, run),
+        "held_out": {
+            "half": "report",
+            "n_queries": len(held_out),
+            "metrics": _ir_metrics(dataset.qrels, run, set(held_out)) if held_out else None,
+        },
         "timing": {
             "index_s": round(index_s, 2),
-            "query_p50_ms": round(statistics.median(latencies), 3),
-            "query_p95_ms": round(_percentile(latencies, 95), 3),
-            "qps": round(len(latencies) / total_s, 1) if total_s else None,
+            **_latency_figures(latencies),
+            "qps": round(len(latencies) / (sum(latencies) / 1000), 1) if sum(latencies) else None,
         },
         "n_docs": len(external),
         "n_queries": len(dataset.queries),
@@ -196,10 +190,33 @@ def _rank_queries(
     return run, latencies
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+def _ir_metrics(
+    qrels: dict[str, dict[str, int]], run: list[Any], queries: set[str] | None = None
+) -> dict[str, float]:
+    """:data:`METRIC_NAMES` by ir-measures, over ``queries`` (default: every query)."""
+    import ir_measures
+
+    pairs = [
+        ir_measures.Qrel(q, d, s)
+        for q, docs in qrels.items()
+        if queries is None or q in queries
+        for d, s in docs.items()
+    ]
+    scored = [r for r in run if queries is None or r.query_id in queries]
+    measures = [ir_measures.parse_measure(m) for m in METRIC_NAMES.values()]
+    by_name = {str(m): v for m, v in ir_measures.calc_aggregate(measures, pairs, scored).items()}
+    return {ours: round(by_name[theirs], 4) for ours, theirs in METRIC_NAMES.items()}
+
+
+def _latency_figures(latencies: list[float], prefix: str = "query") -> dict[str, float]:
+    """p50 and p95 in ms (:func:`kotae.evaluation.metrics.percentile`, rounded)."""
+    from kotae.evaluation.metrics import percentile
+
+    return {
+        f"{prefix}_p{p}_ms": round(value, 3)
+        for p in (50, 95)
+        if (value := percentile(latencies, p)) is not None
+    }
 
 
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -213,19 +230,16 @@ def dataset_language(questions: list[str]) -> str:
 
 def _gold_answers(queries_path: Path) -> dict[str, list[str]]:
     """The ``answers`` list of each query of ``queries.jsonl`` that has one."""
-    golds: dict[str, list[str]] = {}
-    for obj in _jsonl(queries_path):
-        answers = obj.get("answers")
-        if isinstance(answers, list) and answers:
-            golds[str(obj.get("id", obj.get("_id")))] = [str(a) for a in answers]
-    return golds
+    from kotae.evaluation.datasets import read_queries
+
+    return {qid: list(answers) for qid, _, answers in read_queries(queries_path) if answers}
 
 
 def _generated_answers(
     kb: KnowledgeBase, access: Access, k_sources: int, stack: ExitStack
 ) -> Callable[[str], str]:
     """``answer_fn`` over ``kb`` with its configured generator (closed by ``stack``)."""
-    from kotae.answer import AskOptions, answer_question, strip_citations
+    from kotae.answer import AskOptions, answer_question
     from kotae.backends.generators import create_generator
 
     settings = kb.settings.generator
@@ -235,7 +249,7 @@ def _generated_answers(
 
     def answer(question: str) -> str:
         answered = answer_question(kb, question, access, generator, options)
-        return strip_citations(answered.text) if answered.status == "ok" else ""
+        return answered.text if answered.status == "ok" else ""
 
     return answer
 
@@ -260,25 +274,17 @@ def run_qa_bench(
     for English ones (SQuAD v1.1), and their latency. ``generator=False`` skips them;
     ``generator=True`` requires them.
     """
-    from kotae.evaluation.answer_metrics import answer_in_evidence, char_f1, squad_em, squad_f1
-    from kotae.extractive import select_evidence
-    from kotae.retrieval import search
-
     if k_sources < 1 or n_evidence < 1:
         raise DatasetError("k_sources and n_evidence must be at least 1")
     dataset = load_dataset(folder)
     golds = _gold_answers(folder / "queries.jsonl")
-    questions = [(text, golds[qid]) for qid, text in dataset.queries if qid in golds]
+    questions = [(qid, text, golds[qid]) for qid, text in dataset.queries if qid in golds]
     if not questions:
         raise DatasetError(f'{folder}: no query has an "answers" list in queries.jsonl')
-    language = dataset_language([text for text, _ in questions])
+    language = dataset_language([text for _, text, _ in questions])
     if generator is False:
         answer_fn = None
     access = Access.everything()
-    latencies: list[float] = []
-    answer_latencies: list[float] = []
-    hits = {1: 0, n_evidence: 0}
-    scores: dict[str, float] = {}
     with _indexed(dataset, config) as (kb, index_s, n_chunks), ExitStack() as stack:
         if answer_fn is None and generator is not False and kb.settings.generator.backend:
             answer_fn = _generated_answers(kb, access, k_sources, stack)
@@ -287,41 +293,30 @@ def run_qa_bench(
                 "generated answers need a generator: set [generator] in the --config file or "
                 "KOTAE_GENERATOR__BACKEND"
             )
-        for text, answers in questions:
-            started = time.perf_counter()
-            results = search(kb, text, k_sources, access)
-            evidence = select_evidence(text, results, kb.tokenizer, n_evidence)
-            latencies.append((time.perf_counter() - started) * 1000)
-            texts = [e.text for e in evidence]
-            for k in hits:
-                hits[k] += answer_in_evidence(texts, answers, k)
-            if answer_fn is not None:
-                started = time.perf_counter()
-                predicted = answer_fn(text)
-                answer_latencies.append((time.perf_counter() - started) * 1000)
-                if language == "ja":
-                    _add(scores, "char_f1", char_f1(predicted, answers))
-                else:
-                    _add(scores, "token_f1", squad_f1(predicted, answers))
-                    _add(scores, "em", squad_em(predicted, answers))
+        rows = [
+            _qa_question(kb, access, text, answers, k_sources, n_evidence, language, answer_fn)
+            for _, text, answers in questions
+        ]
         n_docs = len(kb.documents())
         config_info = _config_info(kb, n_chunks)
-    n = len(questions)
-    metrics = {f"answer_in_evidence@{k}": round(h / n, 4) for k, h in hits.items()}
-    metrics.update({name: round(total / n, 4) for name, total in scores.items()})
-    timing = {
-        "query_p50_ms": round(statistics.median(latencies), 3),
-        "query_p95_ms": round(_percentile(latencies, 95), 3),
-        "index_s": round(index_s, 2),
-    }
+    timing = {**_latency_figures([r.latency_ms for r in rows]), "index_s": round(index_s, 2)}
+    answer_latencies = [r.answer_ms for r in rows if r.answer_ms is not None]
     if answer_latencies:
-        timing["answer_p50_ms"] = round(statistics.median(answer_latencies), 3)
+        timing["answer_p50_ms"] = _latency_figures(answer_latencies)["query_p50_ms"]
+    held_out = [
+        r for (qid, _, _), r in zip(questions, rows, strict=True) if split_half(qid) == "report"
+    ]
     return {
         "dataset": dataset.name,
         "language": language,
-        "metrics": metrics,
+        "metrics": _mean_scores(rows),
+        "held_out": {
+            "half": "report",
+            "n_queries": len(held_out),
+            "metrics": _mean_scores(held_out) if held_out else None,
+        },
         "timing": timing,
-        "n_queries": n,
+        "n_queries": len(rows),
         "n_docs": n_docs,
         "mode": "generator" if answer_fn is not None else "extractive",
         "config": {**config_info, "k_sources": k_sources, "n_evidence": n_evidence},
@@ -329,5 +324,51 @@ def run_qa_bench(
     }
 
 
-def _add(totals: dict[str, float], name: str, value: float) -> None:
-    totals[name] = totals.get(name, 0.0) + value
+@dataclass(frozen=True, slots=True)
+class _QaRow:
+    scores: dict[str, float]
+    latency_ms: float  # retrieval + evidence selection
+    answer_ms: float | None  # the generated answer, when there is one
+
+
+def _qa_question(
+    kb: KnowledgeBase,
+    access: Access,
+    text: str,
+    answers: list[str],
+    k_sources: int,
+    n_evidence: int,
+    language: str,
+    answer_fn: Callable[[str], str] | None,
+) -> _QaRow:
+    """One question of :func:`run_qa_bench`: its evidence hits and answer scores, timed."""
+    from kotae.evaluation.answer_metrics import answer_in_evidence
+    from kotae.evaluation.metrics import answer_metrics
+    from kotae.extractive import select_evidence
+    from kotae.retrieval import search
+
+    started = time.perf_counter()
+    results = search(kb, text, k_sources, access)
+    evidence = select_evidence(text, results, kb.tokenizer, n_evidence)
+    latency_ms = (time.perf_counter() - started) * 1000
+    texts = [e.text for e in evidence]
+    scores = {
+        f"answer_in_evidence@{k}": float(answer_in_evidence(texts, answers, k))
+        for k in dict.fromkeys((1, n_evidence))
+    }
+    if answer_fn is None:
+        return _QaRow(scores, latency_ms, None)
+    started = time.perf_counter()
+    predicted = answer_fn(text)
+    answer_ms = (time.perf_counter() - started) * 1000
+    # the same scoring as eval runs: citation marks ([1], ［1］, 【1】, [1, 2]) removed first
+    scores.update(answer_metrics(predicted, answers, "ja" if language == "ja" else "en"))
+    return _QaRow(scores, latency_ms, answer_ms)
+
+
+def _mean_scores(rows: list[_QaRow]) -> dict[str, float]:
+    """The mean of each score over ``rows``, rounded to 4 digits, in first-seen order."""
+    names = dict.fromkeys(name for row in rows for name in row.scores)
+    return {
+        name: round(sum(r.scores.get(name, 0.0) for r in rows) / len(rows), 4) for name in names
+    }

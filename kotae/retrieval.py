@@ -7,7 +7,10 @@ matching chunks always gets k.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +19,7 @@ from kotae.index.catalog import ChunkRow
 from kotae.text.normalize import normalize_text
 
 if TYPE_CHECKING:
+    from kotae.backends.rerankers import Reranker
     from kotae.kb import Access, KnowledgeBase
 
 SNIPPET_CHARS = 160
@@ -74,12 +78,7 @@ def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[Search
         raise QueryError(f"query too long ({len(query)} chars, at most {MAX_QUERY_CHARS})")
     if k < 1:
         raise QueryError("k must be at least 1")
-    reranking = bool(kb.settings.reranker.backend)
-    depth = max(k, kb.settings.retrieval.candidates) if reranking or kb.dense_enabled else k
-    ranked = rank_chunks(kb, query, depth, access)
-    if reranking and ranked:
-        ranked = _rerank(kb, query, ranked)
-    top = ranked[:k]
+    top = rank_chunks(kb, query, k, access)
     rows = kb.catalog.chunks_by_id([cid for cid, _ in top])
     terms = query_surfaces(query)
     results: list[SearchResult] = []
@@ -92,6 +91,27 @@ def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[Search
 
 
 def rank_chunks(
+    kb: KnowledgeBase, query: str, limit: int, access: Access
+) -> list[tuple[int, float]]:
+    """(chunk id, score) best first, at most ``limit``: the one ranking path of kotae.
+
+    ``search``, ``ask``, ``bench retrieval``, ``bench qa`` and ``eval run`` all rank
+    through here: the configured retrievers, fused, then the ``[reranker]`` when one is
+    configured, which reorders the first ``retrieval.rerank_candidates`` (their scores
+    become the reranker's; the rest keep their first-stage order and scores). With a dense
+    retriever or a reranker, each retriever fetches at least ``retrieval.candidates``.
+    """
+    reranking = bool(kb.settings.reranker.backend)
+    depth = limit
+    if reranking or kb.dense_enabled:
+        depth = max(limit, kb.settings.retrieval.candidates)
+    ranked = _first_stage(kb, query, depth, access)
+    if reranking and ranked:
+        ranked = _rerank(kb, query, ranked)
+    return ranked[:limit]
+
+
+def _first_stage(
     kb: KnowledgeBase, query: str, limit: int, access: Access
 ) -> list[tuple[int, float]]:
     """(chunk id, score) best first from the configured retrievers, fused."""
@@ -118,16 +138,31 @@ def rank_chunks(
 def _rerank(
     kb: KnowledgeBase, query: str, ranked: list[tuple[int, float]]
 ) -> list[tuple[int, float]]:
-    from kotae.backends.rerankers import create_reranker
-
     n = kb.settings.retrieval.rerank_candidates
     head = ranked[:n]
     rows = kb.catalog.chunks_by_id([c for c, _ in head])
     ids = [c for c, _ in head if c in rows]
-    reranker = create_reranker(kb.settings.reranker.backend, kb.settings.reranker.options())
+    reranker = shared_reranker(kb.settings.reranker.backend, kb.settings.reranker.options())
     scores = reranker.rerank(query, [rows[c].text for c in ids])
     order = sorted(zip(ids, (float(s) for s in scores), strict=True), key=lambda x: -x[1])
     return order + ranked[n:]
+
+
+_RERANKERS: dict[tuple[str, str], Reranker] = {}
+_RERANKERS_LOCK = threading.Lock()
+
+
+def shared_reranker(backend: str, options: Mapping[str, Any]) -> Reranker:
+    """The process's one reranker for (``backend``, ``options``): built on first use, then
+    reused by every query and thread (a cross-encoder loads its model once per process)."""
+    from kotae.backends.rerankers import create_reranker
+
+    key = (backend, json.dumps(dict(options), sort_keys=True, default=str))
+    with _RERANKERS_LOCK:
+        reranker = _RERANKERS.get(key)
+        if reranker is None:
+            reranker = _RERANKERS[key] = create_reranker(backend, options)
+        return reranker
 
 
 _QUERY_PIECE = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u30fc]+")

@@ -103,6 +103,23 @@ def test_generated_answers_are_scored_with_character_f1(tmp_path: Path) -> None:
         run_qa_bench(folder, generator=True)
 
 
+def test_citation_marks_are_removed_before_answers_are_scored(tmp_path: Path) -> None:
+    answers = {  # each one the reference answer, cited in one of the forms models write
+        "宿泊費の上限はいくら?": "12,000円[1]",
+        "VPNの接続に必要なものは?": "ワンタイムパスワード［2］",
+        "社員食堂の営業時間は?": "【1】11時から14時",
+        "日本で最も高い山として知られる富士山の標高は?": "3776メートル [1, 2]",
+    }
+    result = run_qa_bench(dataset(tmp_path / "ja", CORPUS, QUERIES), answer_fn=answers.__getitem__)
+    assert result["metrics"]["char_f1"] == 1.0
+    corpus = [{"id": "a", "title": "API", "text": "Each key may send 600 requests per minute."}]
+    queries = [{"id": "e1", "text": "How many requests per minute?", "answers": ["600"]}]
+    english = run_qa_bench(
+        dataset(tmp_path / "en", corpus, queries), answer_fn=lambda _: "600 [1][2]"
+    )
+    assert (english["metrics"]["token_f1"], english["metrics"]["em"]) == (1.0, 1.0)
+
+
 def test_a_configured_generator_answers_through_the_answer_pipeline(tmp_path: Path) -> None:
     folder = dataset(tmp_path / "tiny", CORPUS, QUERIES)
     config = write(

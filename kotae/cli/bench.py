@@ -35,6 +35,7 @@ def retrieval(
     timing = result["timing"]
     console.print(f"{result['dataset']}: {result['n_docs']} docs, {result['n_queries']} queries")
     console.print("  " + "  ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
+    _print_held_out(result)
     console.print(
         f"  index {timing['index_s']} s · query p50 {timing['query_p50_ms']} ms · "
         f"p95 {timing['query_p95_ms']} ms · {timing['qps']} q/s · "
@@ -76,10 +77,19 @@ def qa(
     console.print(
         "  " + "  ".join(f"{name} {value:.4f}" for name, value in result["metrics"].items())
     )
+    _print_held_out(result)
     console.print(
         f"  index {timing['index_s']} s · question p50 {timing['query_p50_ms']} ms · "
         f"p95 {timing['query_p95_ms']} ms (retrieval + evidence)"
     )
+
+
+def _print_held_out(result: dict[str, Any]) -> None:
+    """The report half's figures (never used for tuning: kotae.bench.split_half)."""
+    held_out = result["held_out"]
+    if held_out["metrics"]:
+        figures = "  ".join(f"{name} {value:.4f}" for name, value in held_out["metrics"].items())
+        console.print(f"  report half ({held_out['n_queries']} queries): {figures}")
 
 
 def _check_inputs(dataset_dir: Path, config: Path | None) -> None:

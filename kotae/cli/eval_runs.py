@@ -266,16 +266,29 @@ def _gate(
     max_drop: float,
     kb: str | None,
     metrics: list[str] | None = None,
+    *,
+    check_runs: bool = False,
 ) -> Any:
+    """The gate's report on two runs; with ``check_runs``, with its refusals too (runs that
+    are incomplete, of different sets, or a gated metric missing from the candidate)."""
+    import dataclasses
+
     from kotae.evaluation import store
+    from kotae.evaluation.gate import GatedRun, refusals
     from kotae.evaluation.gate import compare as compare_runs
+    from kotae.evaluation.runner import set_digest
 
     with open_kb(kb) as base:
-        a = store.get_run(base.catalog.con, baseline)
-        b = store.get_run(base.catalog.con, candidate)
-        results_a = store.results(base.catalog.con, a.id)
-        results_b = store.results(base.catalog.con, b.id)
-    return compare_runs(results_a, results_b, max_drop=max_drop, metrics=metrics or None)
+        con = base.catalog.con
+        runs = [
+            GatedRun(run, store.results(con, run.id), set_digest(store.items(con, run.id)))
+            for run in (store.get_run(con, baseline), store.get_run(con, candidate))
+        ]
+    a, b = runs
+    report = compare_runs(a.results, b.results, max_drop=max_drop, metrics=metrics or None)
+    if check_runs:
+        report = dataclasses.replace(report, refusals=refusals(a, b, metrics or None))
+    return report
 
 
 @eval_app.command()
@@ -303,15 +316,19 @@ def gate(
     kb: KbOption = None,
 ) -> None:
     """Exit 1 when a metric of the candidate drops beyond --max-drop, significantly
-    (paired bootstrap). Use it in CI and before every model switch.
+    (paired bootstrap), or when the runs cannot be compared: either run incomplete, the
+    runs over different question sets, or a gated metric missing from the candidate (one
+    "gate: FAIL: ..." line each). Use it in CI and before every model switch.
 
     Example: kotae eval gate --baseline 3f2a --candidate 9c1d --max-drop 0.02
     """
-    report = _gate(baseline, candidate, max_drop=max_drop, kb=kb, metrics=metric)
+    report = _gate(baseline, candidate, max_drop=max_drop, kb=kb, metrics=metric, check_runs=True)
     if json_out:
         print_json(report.to_dict())
     else:
         _print_rows(report.table())
+        for reason in report.refusals:
+            console.print(f"gate: FAIL: {escape(reason)}")
         console.print("gate: PASS" if report.passed else "gate: FAIL")
     if not report.passed:
         raise typer.Exit(1)

@@ -10,6 +10,8 @@ with ``answers``, ``qrels.tsv``) or BEIR (``_id``, ``qrels/test.tsv``) into item
 :func:`ingest_corpus` loads the dataset's corpus into a knowledge base, one document per
 corpus line, exactly as ``kotae ingest corpus.jsonl`` would: the document's source is
 ``/absolute/path/corpus.jsonl#ID`` and its metadata ``id`` is the corpus id.
+:func:`read_queries` and :func:`read_qrels` are the one reader of a dataset's queries and
+qrels, for ``eval import`` and ``kotae bench`` alike (a qrel scored 0 is not relevant).
 
 **Document keys.** :func:`document_key` names a retrieved document: its metadata ``id``
 (corpus records) or else its source (the absolute path as ingested).
@@ -217,13 +219,13 @@ def import_dataset(folder: str | Path) -> ImportedSet:
     from kotae.answer import detect_language
 
     folder = Path(folder)
-    queries_path, qrels_path = _dataset_files(folder)
-    relevant = _read_qrels(qrels_path)
+    files = dataset_files(folder)
+    relevant = read_qrels(files.qrels)
     name = folder.resolve().name
     items: list[EvalItem] = []
     skipped = 0
-    for query_id, text, answers in _read_queries(queries_path):
-        sources = relevant.get(query_id, ())
+    for query_id, text, answers in read_queries(files.queries):
+        sources = list(relevant.get(query_id, {}))
         if not sources and not answers:
             skipped += 1
             continue
@@ -240,8 +242,18 @@ def import_dataset(folder: str | Path) -> ImportedSet:
     return ImportedSet(name, items, skipped)
 
 
-def _dataset_files(folder: Path) -> tuple[Path, Path]:
-    """(queries.jsonl, qrels) of a dataset folder in either layout."""
+@dataclass(frozen=True, slots=True)
+class DatasetFiles:
+    """The three files of a dataset folder."""
+
+    corpus: Path
+    queries: Path
+    qrels: Path
+
+
+def dataset_files(folder: Path) -> DatasetFiles:
+    """The files of a dataset folder in either layout (``qrels.tsv`` or BEIR's
+    ``qrels/test.tsv``); :class:`DatasetError` naming what is missing."""
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder")
     queries = folder / "queries.jsonl"
@@ -262,11 +274,12 @@ def _dataset_files(folder: Path) -> tuple[Path, Path]:
             f"{folder}: not a dataset folder, missing {', '.join(missing)} (expected the QA "
             "layout corpus.jsonl + queries.jsonl + qrels.tsv, or BEIR with qrels/test.tsv)"
         )
-    return queries, qrels
+    return DatasetFiles(folder / "corpus.jsonl", queries, qrels)
 
 
-def _read_queries(path: Path) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """(id, text, answers) of each query line; ``_id`` (BEIR) stands for ``id``."""
+def read_queries(path: Path) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(id, text, answers) of each line of a dataset's ``queries.jsonl``, checked strictly
+    (a bad line is a :class:`DatasetError` naming it); ``_id`` (BEIR) stands for ``id``."""
     first_line: dict[str, int] = {}
     for number, obj in _json_lines(path):
         where = f"{path}:{number}"
@@ -294,10 +307,16 @@ def _record_id(obj: dict[str, Any], where: str) -> str:
     return str(value)
 
 
-def _read_qrels(path: Path) -> dict[str, list[str]]:
-    """Query id -> corpus ids with a score above 0, in file order. Columns: query-id,
-    corpus-id, score, tab-separated; a first line whose score is not a number is a header."""
-    relevant: dict[str, list[str]] = {}
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """Query id -> {corpus id: score} of the documents relevant to it, in file order: the
+    one reader of qrels, for ``eval import`` and ``kotae bench`` alike.
+
+    Columns: query-id, corpus-id, integer score, tab-separated; a first line whose score is
+    not a number is a header. As in TREC and BEIR, a score of 0 (or below) means *judged
+    not relevant*: such lines are left out, and a query with no positive score has no
+    entry. A pair listed twice keeps its first positive score.
+    """
+    relevant: dict[str, dict[str, int]] = {}
     try:
         lines = path.read_text("utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
@@ -319,10 +338,9 @@ def _read_qrels(path: Path) -> dict[str, list[str]]:
                 "separated by tabs"
             )
         query_id, corpus_id = parts[0].strip(), parts[1].strip()
-        sources = relevant.setdefault(query_id, [])
-        if int(score) > 0 and corpus_id not in sources:
-            sources.append(corpus_id)
-    return {query_id: ids for query_id, ids in relevant.items() if ids}
+        if int(score) > 0:
+            relevant.setdefault(query_id, {}).setdefault(corpus_id, int(score))
+    return relevant
 
 
 def ingest_corpus(kb: KnowledgeBase, folder: str | Path) -> IngestReport:

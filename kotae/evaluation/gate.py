@@ -17,7 +17,13 @@ For each metric, with d = candidate - baseline per pair:
 
 A metric **fails** when its drop exceeds ``max_drop`` AND it is significantly worse. It is
 ``n/a`` with fewer than 2 pairs (one pair says nothing about noise) or when it is missing
-from either run; ``n/a`` does not fail the gate. The gate passes when no metric fails.
+from either run; ``n/a`` does not fail a metric.
+
+Before any metric, :func:`refusals` says why two runs cannot be gated at all; ``eval gate``
+fails on each reason: a run that is incomplete (not ``done``, or fewer results than
+questions), runs over different question sets, or a gated metric that the candidate has no
+value for (a metric the candidate stopped producing must not pass as ``n/a``). The gate
+passes when there is no refusal and no metric fails.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kotae.evaluation.metrics import bootstrap_means
-from kotae.evaluation.model import QuestionResult
+from kotae.evaluation.model import QuestionResult, RunSummary
 
 Verdict = Literal["pass", "fail", "n/a"]
 MIN_PAIRS = 2
@@ -69,14 +75,16 @@ class GateReport:
     rows: tuple[GateRow, ...]
     max_drop: float
     alpha: float
+    refusals: tuple[str, ...] = ()  # why the runs cannot be gated (see :func:`refusals`)
 
     @property
     def passed(self) -> bool:
-        return all(row.verdict != "fail" for row in self.rows)
+        return not self.refusals and all(row.verdict != "fail" for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "refusals": list(self.refusals),
             "max_drop": self.max_drop,
             "alpha": self.alpha,
             "rows": [asdict(row) for row in self.rows],
@@ -132,14 +140,69 @@ def compare(
     """
     base = _by_item(baseline)
     cand = _by_item(candidate)
-    if metrics is None:
-        names = list(dict.fromkeys(n for r in (*baseline, *candidate) for n in r.metrics))
-    else:
-        names = list(metrics)
+    names = gated_metrics(baseline, candidate, metrics)
     rows = tuple(
         _compare_metric(name, base, cand, max_drop, resamples, alpha, seed) for name in names
     )
     return GateReport(rows, max_drop, alpha)
+
+
+def gated_metrics(
+    baseline: Sequence[QuestionResult],
+    candidate: Sequence[QuestionResult],
+    metrics: Collection[str] | None = None,
+) -> list[str]:
+    """The metrics the gate checks: ``metrics`` when named, else every name in either
+    run's per-question ``metrics``."""
+    if metrics is not None:
+        return list(dict.fromkeys(metrics))
+    return list(dict.fromkeys(n for r in (*baseline, *candidate) for n in r.metrics))
+
+
+@dataclass(frozen=True, slots=True)
+class GatedRun:
+    """A run as the gate sees it: its summary, its results and its eval set's digest."""
+
+    run: RunSummary
+    results: Sequence[QuestionResult]
+    set_digest: str
+
+
+def refusals(
+    baseline: GatedRun, candidate: GatedRun, metrics: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """Why ``candidate`` cannot be gated against ``baseline``, one sentence each; empty
+    when it can. Each one fails the gate."""
+    found = [
+        reason
+        for role, gated in (("baseline", baseline), ("candidate", candidate))
+        if (reason := _incomplete(role, gated)) is not None
+    ]
+    if baseline.set_digest != candidate.set_digest:
+        found.append(
+            f"different question sets: the baseline {baseline.run.id} ran "
+            f"{baseline.run.set_name!r} ({baseline.run.n_questions} questions), the candidate "
+            f"{candidate.run.id} ran {candidate.run.set_name!r} ({candidate.run.n_questions} "
+            "questions); gate two runs of the same eval set"
+        )
+    for name in gated_metrics(baseline.results, candidate.results, metrics):
+        if not any(_value(r, name) is not None for r in candidate.results):
+            found.append(
+                f"metric {name} is missing from the candidate {candidate.run.id}: none of its "
+                "questions has a value for it"
+            )
+    return tuple(found)
+
+
+def _incomplete(role: str, gated: GatedRun) -> str | None:
+    run, done = gated.run, len(gated.results)
+    if run.status == "done" and done >= run.n_questions:
+        return None
+    return (
+        f"the {role} {run.id} is incomplete (status {run.status}, {done} of "
+        f"{run.n_questions} questions): run the same `kotae eval run` command again to "
+        "finish it"
+    )
 
 
 def _by_item(results: Sequence[QuestionResult]) -> dict[str, QuestionResult]:

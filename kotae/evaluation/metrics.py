@@ -174,19 +174,24 @@ def summarize(
     return summary
 
 
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0 to 100) of ``values``: linear interpolation between the
+    closest ranks (numpy's default, as pandas and most dashboards). kotae's one percentile:
+    eval runs, reports and ``kotae bench`` all use it. ``None`` for no values."""
+    if len(values) == 0:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
 def latency_percentiles(
     results: Sequence[QuestionResult], key: str = "total_ms"
 ) -> dict[str, float]:
-    """``p50``, ``p95`` and ``p99`` of timing ``key`` over the questions that recorded it.
-
-    Linear interpolation between the closest ranks (numpy's default, as pandas and most
-    dashboards). ``{}`` when no question recorded ``key``.
-    """
+    """``p50``, ``p95`` and ``p99`` (:func:`percentile`) of timing ``key`` over the questions
+    that recorded it, failed questions included (at the time they took to fail). ``{}``
+    when no question recorded ``key``."""
     values = [r.timings[key] for r in results if key in r.timings]
-    if not values:
-        return {}
-    found = np.percentile(np.asarray(values, dtype=np.float64), PERCENTILES)
-    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, found, strict=True)}
+    found = {f"p{p}": percentile(values, p) for p in PERCENTILES}
+    return {name: value for name, value in found.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

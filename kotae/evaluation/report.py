@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kotae.errors import ConfigError
+from kotae.evaluation.metrics import percentile
 from kotae.evaluation.model import EvalItem, Language, MetricSummary, QuestionResult, RunSummary
 
 # Quality metrics in the order the tables show them; other metric names follow these.
@@ -485,18 +486,6 @@ def evaluate_kpis(
         KpiVerdict(name, op, target, kpi_value(name, run, results))
         for name, op, target in parse_kpis(use_case)
     ]
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile of ``values`` with linear interpolation (numpy's default);
-    None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def write_report(path: str | os.PathLike[str], html: str) -> Path:

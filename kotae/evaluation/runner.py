@@ -34,6 +34,7 @@ from kotae.backends.generators import Generator, create_generator
 from kotae.config import CONFIG_FILE, Settings, hide_secrets, load_settings
 from kotae.errors import ConfigError, KotaeError
 from kotae.evaluation import store
+from kotae.evaluation.metering import meter_start, metered
 from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
 from kotae.kb import Access, KnowledgeBase
 
@@ -223,7 +224,7 @@ class _Evaluator:
     def __init__(self, kb: KnowledgeBase, settings: Settings, access: Access) -> None:
         self.kb = kb
         self.settings = settings
-        self.generator = _backend(settings.generator.backend, settings.generator.options())
+        self.generator = metered(_backend(settings.generator.backend, settings.generator.options()))
         self.judge = _backend(settings.judge.backend, settings.judge.options())
         self.access = access
         self._keys: dict[int, str] = {}
@@ -257,12 +258,18 @@ class _Evaluator:
         language = item.language or detect_language(item.question)
         result = QuestionResult(item_id=item.id, status="ok")
         ranked: list[str] | None = None
+        meter = meter_start()
+        started = time.perf_counter()
         try:
             ranked = self._ranked_documents(item)
+            started = time.perf_counter()  # total_ms, as for an answer: the ask pipeline
             options = AskOptions(kind="eval", on_token=_ignore if self.generator else None)
             answer = answer_question(self.kb, item.question, self.access, self.generator, options)
         except KotaeError as exc:
             result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+            # a failure counts in latency at the time it took, and in cost for its tokens
+            result.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            result.usage = meter.usage()
             self._score_failure(result, item, language, ranked)
             return result
         result.metrics["success"] = 1.0
@@ -285,9 +292,11 @@ class _Evaluator:
                 if self.kb.dense_enabled and answer.status == "ok":
                     result.metrics["similarity"] = self._similarity(answer.text, item.answers)
             else:
+                from kotae.answer import strip_citations
                 from kotae.evaluation.answer_metrics import answer_in_evidence
 
                 lines = answer.text.splitlines() if answer.status == "ok" else []
+                lines = [strip_citations(line) for line in lines]
                 hit = answer_in_evidence(lines, item.answers, 3)
                 result.metrics["answer_in_evidence@3"] = float(hit)
         self._timings(result, answer)
