@@ -428,7 +428,7 @@ def synth(
         )
     try:
         with KnowledgeBase(path, settings) as base:
-            access = base.access_for(as_user, _groups(groups), everything)
+            access = base.access_for(user=as_user, groups=_groups(groups), everything=everything)
             report = synthesize(
                 base,
                 generator,
