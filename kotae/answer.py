@@ -383,7 +383,7 @@ def answer_question(
         )
     generating = generator is not None and mode != "extractive"
     mode_name = "generate" if generating else "extractive"
-    log = _Logger(kb, options, question, language, mode_name, access.user)
+    log = _Logger(kb, options, question, language, mode_name, access)
     log.generator = generator.name if generating and generator is not None else None
     try:
         if not normalize_text(question).strip():
@@ -590,10 +590,13 @@ class _Logger:
         question: str,
         language: Language,
         mode: str,
-        user: str | None,
+        access: Access,
     ) -> None:
+        from kotae.querylog import access_record
+
         self.kb = kb
-        self.user = user
+        self.user = access.user
+        self.access = access_record(access)
         self.options = options
         self.question = question
         self.query = question
@@ -625,6 +628,7 @@ class _Logger:
                 }
                 for s in self.sources
             ],
+            access=self.access,
         )
 
     def _record(self, entry: Any) -> int | None:
@@ -632,7 +636,7 @@ class _Logger:
             return None
         from kotae.querylog import record
 
-        return record(self.kb.catalog.con, entry)
+        return record(self.kb.catalog.con, entry, keep_days=self.kb.settings.log.keep_days)
 
     def write(self, answer: Answer) -> int | None:
         entry = self._entry(answer.status)

@@ -121,6 +121,15 @@ class EvalSettings(BaseModel):
     price: PriceSettings | None = None
 
 
+class LogSettings(BaseModel):
+    """The query log (``query_log = false`` at the top level turns it off)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # entries older than this many days are deleted (checked at most once an hour when the
+    # log is written, and by `kotae log prune`); None = keep every entry
+    keep_days: int | None = Field(default=None, ge=1)
+
+
 class BackendSettings(BaseModel):
     """A model backend chosen by name; other keys are the backend's own options."""
 
@@ -145,6 +154,7 @@ class Settings(BaseSettings):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     use_case: UseCaseSettings = Field(default_factory=UseCaseSettings)
     query_log: bool = True  # log every ask and search in the knowledge base
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -206,6 +216,9 @@ DEFAULT_TOML = """\
 
 # Every search and question is logged in this knowledge base (kotae log list); false = off.
 query_log = true
+# Delete log entries older than keep_days (default: keep every entry).
+# [log]
+# keep_days = 365
 
 [chunking]
 max_tokens = 512

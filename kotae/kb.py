@@ -268,14 +268,15 @@ class KnowledgeBase:
         access = access or Access.public()
         logging = self.settings.query_log if log is None else log
         started = time.perf_counter()
+        keep_days = self.settings.log.keep_days
         try:
             results = search(self, query, k=k, access=access)
         except Exception as exc:
             if logging:
-                log_search(self.catalog.con, query, access.user, [], started, exc)
+                log_search(self.catalog.con, query, access, [], started, exc, keep_days=keep_days)
             raise
         if logging:
-            log_search(self.catalog.con, query, access.user, results, started)
+            log_search(self.catalog.con, query, access, results, started, keep_days=keep_days)
         return results
 
     def ingest(self, paths: Sequence[Path], **kwargs: Any) -> Any:
@@ -287,12 +288,18 @@ class KnowledgeBase:
         return self.catalog.documents()
 
     def remove_documents(self, doc_ids: Sequence[int]) -> int:
-        """Delete documents from the catalog and every index; returns how many existed."""
+        """Delete documents from the catalog and every index, and their text from the query
+        log (before, so a crash cannot leave it there, and after, for the asks logged
+        meanwhile); returns how many existed."""
+        from kotae.querylog import purge_documents
+
         existing = [d for d in doc_ids if self.catalog.document(d) is not None]
         if not existing:
             return 0
         with self.write_lock():
+            purge_documents(self.catalog.con, existing)
             generation, _ = self.catalog.write_documents([], remove_ids=existing)
+            purge_documents(self.catalog.con, existing)
             self.lexical.delete_documents(existing)
             self.lexical.commit(generation)
             if self.dense_enabled:

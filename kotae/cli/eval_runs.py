@@ -57,14 +57,22 @@ def run(
     lang: Annotated[str, typer.Option("--lang", help="The report's language: ja or en.")] = "ja",
     as_user: Annotated[
         str | None,
-        typer.Option("--as", help="Answer as this user (their ACL); default: every document."),
+        typer.Option("--as", help="Answer as this user (their ACL); default: public documents."),
     ] = None,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="Answer as a member of these groups (a,b).")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Answer from every document (administrator).")
+    ] = False,
     kb: KbOption = None,
 ) -> None:
     """Run each configuration over the eval set; prints the run ids.
 
-    An interrupted run resumes where it stopped when you run the same set with the same
-    configuration again.
+    Like `kotae search`, questions are answered from the public documents only unless
+    --as, --groups or --all says otherwise; the run records which. An interrupted run
+    resumes where it stopped when you run the same set with the same configuration and
+    access again.
 
     Example: kotae eval run --set questions.jsonl --config llama3-vllm.toml --config gpt-4o.toml
     """
@@ -73,6 +81,9 @@ def run(
 
     if lang not in ("ja", "en"):
         fail(f"unknown --lang {lang!r}: use ja or en")
+    if sum((as_user is not None, groups is not None, everything)) > 1:
+        fail("use only one of --as, --groups and --all")
+    group_list = _groups(groups)
     kb_path = find_kb_dir(kb)
     items = read_eval_set(eval_set)
     if not items:
@@ -84,7 +95,15 @@ def run(
         try:
             with _progress(f"{cfg.name}") as update:
                 summary = run_eval(
-                    kb_path, items, eval_set.stem, cfg, new=new, progress=update, as_user=as_user
+                    kb_path,
+                    items,
+                    eval_set.stem,
+                    cfg,
+                    new=new,
+                    progress=update,
+                    as_user=as_user,
+                    groups=group_list,
+                    everything=everything,
                 )
         except KeyboardInterrupt:
             fail(
@@ -107,6 +126,10 @@ def run(
         json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     if report_path is not None:
         _write_report([r.id for r in runs], report_path, lang, kb)
+
+
+def _groups(groups: str | None) -> list[str] | None:
+    return None if groups is None else [g.strip() for g in groups.split(",") if g.strip()]
 
 
 def _warn_unmatched(kb_path: Path, items: Sequence[EvalItem]) -> None:
@@ -205,6 +228,7 @@ def show(
 ) -> None:
     """Show one run: its configuration and every metric with its 95% interval."""
     from kotae.evaluation import store
+    from kotae.evaluation.report import access_label
 
     with open_kb(kb) as base:
         summary = store.get_run(base.catalog.con, run_id)
@@ -218,6 +242,7 @@ def show(
     )
     generator = summary.config.get("generator", {}).get("backend") or "none (extractive)"
     console.print(f"generator: {escape(str(generator))}")
+    console.print(f"access: {escape(access_label(summary))}")
     table = Table(box=None)
     for column in ("metric", "mean", "95% CI", "n", "failed"):
         table.add_column(column)
@@ -374,14 +399,33 @@ def synth(
         str, typer.Option("--lang", help="auto (each chunk's language), ja or en.")
     ] = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Which chunks are sampled.")] = 0,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Sample only chunks this user may read.")
+    ] = None,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="Sample only chunks these groups may read.")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Sample every chunk (administrator).")
+    ] = False,
+    allow_external: Annotated[
+        bool,
+        typer.Option(
+            "--allow-external",
+            help="Allow sending chunks to a generator outside this machine (not "
+            "127.0.0.1/localhost/::1, nor in-process).",
+        ),
+    ] = False,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
     """Write a question set from the knowledge base with the configured [generator]: one
     question per sampled chunk, with its reference answer and source; duplicates and
-    questions their chunk cannot answer are dropped.
+    questions their chunk cannot answer are dropped. Only public chunks are sampled
+    unless --as, --groups or --all says otherwise, and chunks go to a remote generator
+    only with --allow-external.
 
-    Example: kotae eval synth --out questions.jsonl -n 100
+    Example: kotae eval synth --out questions.jsonl -n 100 --as yamada
     """
     from kotae.cli.ask import configured_generator, settings_for
     from kotae.evaluation.datasets import write_eval_set
@@ -390,6 +434,8 @@ def synth(
 
     if lang not in ("auto", "ja", "en"):
         fail(f"unknown --lang {lang!r}: use auto, ja or en")
+    if sum((as_user is not None, groups is not None, everything)) > 1:
+        fail("use only one of --as, --groups and --all")
     path, settings = settings_for(kb)
     generator = configured_generator(settings)
     if generator is None:
@@ -399,7 +445,16 @@ def synth(
         )
     try:
         with KnowledgeBase(path, settings) as base:
-            report = synthesize(base, generator, n, language=lang, seed=seed)
+            access = base.access_for(user=as_user, groups=_groups(groups), everything=everything)
+            report = synthesize(
+                base,
+                generator,
+                n,
+                language=lang,
+                seed=seed,
+                access=access,
+                allow_external=allow_external,
+            )
     finally:
         generator.close()
     if report.items:

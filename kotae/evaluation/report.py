@@ -95,6 +95,11 @@ LABELS: dict[str, dict[str, str]] = {
             " are left out of the mean, never scored as 0 or 1."
         ),
         "run": "Run",
+        "access": "Access",
+        "access_all": "every document (--all)",
+        "access_public": "public documents only",
+        "access_user": "as user {user}",
+        "access_groups": "as groups {groups}",
         "n": "n",
         "failures": "Failures",
         "failed": "{n} failed",
@@ -173,6 +178,11 @@ LABELS: dict[str, dict[str, str]] = {
             "数えてもいません。"
         ),
         "run": "実行",
+        "access": "閲覧範囲",
+        "access_all": "すべての資料（--all）",
+        "access_public": "公開資料のみ",
+        "access_user": "ユーザー {user} として",
+        "access_groups": "グループ {groups} として",
         "n": "問数",
         "failures": "失敗",
         "failed": "{n}件失敗",
@@ -426,6 +436,25 @@ def render_report(
     return _page(labels["title"], language, "\n".join(sections))
 
 
+def access_label(run: RunSummary, labels: Mapping[str, str] | None = None) -> str:
+    """Which documents ``run`` answered from, in words (``labels``: LABELS[language]).
+
+    Runs recorded before the access was stored read every document unless run ``--as``."""
+    labels = labels or LABELS["en"]
+    access = run.config.get("access")
+    if not isinstance(access, dict):
+        user = run.config.get("as_user")
+        access = {"user": user} if user else {"all": True}
+    if access.get("all"):
+        return labels["access_all"]
+    if access.get("user"):
+        return labels["access_user"].format(user=access["user"])
+    groups = [g for g in access.get("groups") or () if not str(g).startswith("user:")]
+    if groups:
+        return labels["access_groups"].format(groups=", ".join(groups))
+    return labels["access_public"]
+
+
 def main_metric(runs: Sequence[RunSummary]) -> str | None:
     """The quality metric the chart plots and the drill-down ranks by: correctness when a
     run has it, else character F1 (Japanese) or token F1 (English), else recall@5."""
@@ -560,7 +589,9 @@ def _comparison(
             f'<tr class="run-row" data-run="{_e(run.id)}">'
             f'<td class="run-name" data-sort="{_e(run.name)}">{_swatch(colours[run.id])} '
             f"{_e(run.name)}"
-            f'<span class="id">{_e(run.id)}</span></td>{"".join(cells)}'
+            f'<span class="id">{_e(run.id)}</span>'
+            f'<span class="id access">{_e(labels["access"])}: '
+            f"{_e(access_label(run, labels))}</span></td>{''.join(cells)}"
             f'<td class="num">{run.n_questions}</td>'
             f"<td>{_failures_summary(run, run_results, labels)}</td>"
             f"{_latency_cell(p50)}{_latency_cell(p95)}"

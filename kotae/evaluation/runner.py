@@ -129,22 +129,27 @@ def run_eval(
     new: bool = False,
     progress: Progress | None = None,
     as_user: str | None = None,
+    groups: Sequence[str] | None = None,
+    everything: bool = False,
 ) -> RunSummary:
-    """Evaluate ``config`` over ``items``; resume the unfinished run of the same set and
-    configuration unless ``new``. Returns the finished run with its aggregated metrics.
+    """Evaluate ``config`` over ``items``; resume the unfinished run of the same set,
+    configuration and access unless ``new``. Returns the finished run with its aggregated
+    metrics.
 
-    Questions are answered with access to every document, or, with ``as_user``, as that
-    user (their groups' ACL applies inside retrieval, as for ``kotae ask --as``)."""
+    Questions are answered as ``kotae ask`` would answer them: with the public documents
+    only by default, as the user ``as_user`` (their groups' ACL applies inside retrieval),
+    as a member of ``groups``, or, with ``everything``, from every document. The run's
+    stored config records the access (``access``, see :func:`run_access`)."""
     from kotae.evaluation.metrics import summarize
 
+    if sum((as_user is not None, groups is not None, everything)) > 1:
+        raise ConfigError("use only one of --as, --groups and --all")
     with KnowledgeBase(kb_path, config.settings) as kb:
         con = kb.catalog.con
-        access = kb.access_for(user=as_user) if as_user else Access.everything()
+        access = kb.access_for(user=as_user, groups=groups, everything=everything)
         evaluator = _Evaluator(kb, config.settings, access)  # fails early if a backend is down
-        set_hash, config_hash = (
-            set_digest(items),
-            config.digest() + (f"@{as_user}" if as_user else ""),
-        )
+        recorded = run_access(access)
+        set_hash, config_hash = set_digest(items), config.digest() + "@" + _access_key(recorded)
         run = None if new else store.find_resumable(con, set_hash, config_hash)
         if run is None:
             run = RunSummary(
@@ -154,7 +159,7 @@ def run_eval(
                 created_at=store.now(),
                 status="running",
                 n_questions=len(items),
-                config={**hidden(config.settings), "as_user": as_user},
+                config={**hidden(config.settings), "as_user": as_user, "access": recorded},
             )
             store.create_run(con, run, set_hash, config_hash, items)
         done = store.done_ids(con, run.id)
@@ -182,6 +187,24 @@ def run_eval(
         run.status = "done"
         store.finish_run(con, run.id, "done", run)
         return run
+
+
+def run_access(access: Access) -> dict[str, Any]:
+    """The access a run answers with, as its config records it: ``{"all": true}``,
+    ``{"groups": [...]}`` (``[]`` = public) or ``{"user": name, "groups": [...]}``."""
+    from kotae.querylog import access_record
+
+    return access_record(access)
+
+
+def _access_key(recorded: dict[str, Any]) -> str:
+    """The access part of the resume key: a run never resumes under other access (a
+    user whose groups changed starts a new run)."""
+    if recorded.get("all"):
+        return "all"
+    groups = ",".join(recorded.get("groups") or ())
+    user = recorded.get("user")
+    return f"user:{user}[{groups}]" if user else f"groups[{groups}]"
 
 
 def _cost(

@@ -13,10 +13,15 @@ the chunk's language), and keeps a question only when:
 
 Each item carries its source chunk (``source_chunk``), its document (``sources``) and the
 reference answer. :class:`SynthReport` counts what was dropped and why.
+
+Only chunks the given access may read are sampled (public ones by default, as for
+``kotae search``), and chunks are sent to a generator outside this machine (see
+:func:`external_destination`) only with ``allow_external``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 import re
@@ -25,14 +30,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kotae.answer import detect_language
 from kotae.backends.generators import GenerationParams, Generator, Message
+from kotae.errors import ConfigError
 from kotae.evaluation.model import EvalItem
 from kotae.prompts import load_templates
 
 if TYPE_CHECKING:
-    from kotae.kb import KnowledgeBase
+    from kotae.kb import Access, KnowledgeBase
+
+IN_PROCESS_BACKENDS = ("llamacpp", "transformers", "fake")  # the model runs in kotae itself
 
 MIN_CHUNK_CHARS = 80
 MAX_CHUNK_CHARS = 1500  # the passage shown to the generator
@@ -80,10 +89,52 @@ def is_duplicate(question: str, kept: Sequence[set[str]]) -> bool:
     return any(len(grams & other) / len(grams | other) >= DUPLICATE_JACCARD for other in kept)
 
 
-def sample_chunks(kb: KnowledgeBase, n: int, seed: int) -> list[Any]:
-    """Up to ``n`` chunks of at least MIN_CHUNK_CHARS, round-robin over shuffled documents."""
+def external_destination(generator: Generator) -> str | None:
+    """Where ``generator`` sends text when that is outside this machine, else ``None``.
+
+    Local: an in-process backend (llamacpp, transformers, fake) or a ``base_url`` on a
+    loopback host (127.0.0.1, localhost, ::1). Anything else, plug-ins without a
+    ``base_url`` included, is external."""
+    base_url = getattr(generator, "base_url", None)
+    backend = generator.name.split(":", 1)[0]
+    if base_url is None:
+        return None if backend in IN_PROCESS_BACKENDS else f"the {backend!r} backend"
+    host = urlsplit(str(base_url)).hostname or ""
+    if host == "localhost":
+        return None
+    try:
+        return None if ipaddress.ip_address(host).is_loopback else host
+    except ValueError:
+        return host or str(base_url)
+
+
+def _refuse_external(generator: Generator) -> None:
+    destination = external_destination(generator)
+    if destination is None:
+        return
+    raise ConfigError(
+        f"eval synth would send chunks of your documents to {destination} "
+        f"({generator.name}), outside this machine: give --allow-external to allow it, "
+        "or use a local generator",
+        message_ja=f"eval synth は資料の本文を外部（{destination}、{generator.name}）に"
+        "送ることになります。許可する場合は --allow-external を付けるか、"
+        "ローカルの生成モデルを使ってください",
+    )
+
+
+def sample_chunks(kb: KnowledgeBase, n: int, seed: int, access: Access | None = None) -> list[Any]:
+    """Up to ``n`` chunks of at least MIN_CHUNK_CHARS that ``access`` may read (default:
+    public), round-robin over shuffled documents."""
+    from kotae.kb import Access
+
+    access = access or Access.public()
     rng = random.Random(seed)
-    by_document = kb.catalog.chunk_ids_by_document(MIN_CHUNK_CHARS)
+    readable = (
+        None
+        if access.groups is None
+        else kb.catalog.readable_document_ids(sorted(access.groups)).tolist()
+    )
+    by_document = kb.catalog.chunk_ids_by_document(MIN_CHUNK_CHARS, readable)
     queues = [rng.sample(ids, len(ids)) for ids in by_document.values()]
     rng.shuffle(queues)
     picked: list[int] = []
@@ -103,15 +154,21 @@ def synthesize(
     language: str = "auto",
     seed: int = 0,
     attempts: float = 2.0,
+    access: Access | None = None,
+    allow_external: bool = False,
 ) -> SynthReport:
-    """Up to ``n`` questions, trying at most ``attempts * n`` chunks."""
+    """Up to ``n`` questions, trying at most ``attempts * n`` chunks that ``access`` may
+    read (default: public). Raises :class:`~kotae.errors.ConfigError` before sending
+    anything when the generator is outside this machine and not ``allow_external``."""
     from kotae.evaluation.answer_metrics import answer_in_evidence
     from kotae.evaluation.datasets import document_key
 
+    if not allow_external:
+        _refuse_external(generator)
     report = SynthReport()
     kept: list[set[str]] = []
     params = GenerationParams(max_tokens=256, temperature=0.0)
-    for chunk in sample_chunks(kb, max(n, int(n * attempts)), seed):
+    for chunk in sample_chunks(kb, max(n, int(n * attempts)), seed, access):
         if len(report.items) >= n:
             break
         report.chunks_tried += 1

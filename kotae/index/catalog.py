@@ -137,6 +137,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID
         """,
     ),
+    (
+        # who asked with what access ({"all": true} | {"groups": [...]} | {"user", "groups"});
+        # NULL for older entries: their text is readable with --all only (kotae.querylog)
+        "0005_query_log_access",
+        """
+        ALTER TABLE query_log ADD COLUMN access TEXT
+        """,
+    ),
 ]
 
 

@@ -51,7 +51,7 @@ def test_default_configuration_scores_retrieval_and_extractive_answers(
 ) -> None:
     kb = copy_kb(sample_kb, tmp_path / "kb")
     items = read_eval_set(EVAL_SET)
-    run = run_eval(kb, items, "questions", load_config(kb, None))
+    run = run_eval(kb, items, "questions", load_config(kb, None), everything=True)
     assert run.status == "done" and run.n_questions == 14 == len(items)
     # every sample question finds its document in the top 3 (tests/test_samples.py)
     assert run.metrics["recall@5"].mean == 1.0 and run.metrics["recall@5"].n == 14
@@ -259,10 +259,11 @@ def test_questions_that_fail_score_zero_and_the_gate_sees_them(
 ) -> None:
     kb = copy_kb(sample_kb, tmp_path / "kb")
     items = read_eval_set(EVAL_SET)
-    good = run_eval(kb, items, "q", load_config(kb, write(tmp_path / "g.toml", _FAKE)))
+    good_config = load_config(kb, write(tmp_path / "g.toml", _FAKE))
+    good = run_eval(kb, items, "q", good_config, everything=True)
     # a window too small for any prompt: every question fails with a context overflow
     tiny = write(tmp_path / "t.toml", _FAKE + "context_window = 300\n")
-    broken = run_eval(kb, items, "q", load_config(kb, tiny))
+    broken = run_eval(kb, items, "q", load_config(kb, tiny), everything=True)
     assert good.metrics["success"].mean == 1.0
     assert broken.metrics["success"].mean == 0.0 and broken.metrics["success"].n == 14
     assert broken.metrics["char_f1"].mean == 0.0 and broken.metrics["char_f1"].n > 0
