@@ -80,7 +80,15 @@ def check_group(name: str) -> str:
 
 def parse_groups(values: Iterable[str]) -> tuple[str, ...]:
     """Comma-separated group lists (``--acl a --acl b,c``) -> sorted, folded, unique names."""
-    names = {check_group(piece) for value in values for piece in value.split(",")}
+    names = set()
+    for value in values:
+        for piece in value.split(","):
+            if not piece.strip() and value.strip():
+                raise AccessError(
+                    f"empty group name in {value!r}: separate group names with one ','",
+                    message_ja=f"{value!r} に空のグループ名があります",
+                )
+            names.add(check_group(piece))
     return tuple(sorted(names))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kotae.acl import PUBLIC, AccessChange, check_group, fold_group, remove_rules, set_rules
+from kotae.acl import PUBLIC, AccessChange, fold_group, parse_groups, remove_rules, set_rules
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
 from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
 from kotae.index.catalog import Catalog, ChunkRow, DocumentRow
@@ -257,8 +257,9 @@ class KnowledgeBase:
     def access_for(
         self, user: str | None = None, groups: Sequence[str] | None = None, everything: bool = False
     ) -> Access:
-        """A user's access (their groups + ``user:NAME``), ad hoc groups (validated and
-        folded: :class:`kotae.errors.AccessError` for a bad name), everything, or public."""
+        """A user's access (their groups + ``user:NAME``), ad hoc groups (``a,b`` lists too;
+        validated and folded: :class:`kotae.errors.AccessError` for a bad name), everything,
+        or public."""
         if everything:
             return Access.everything()
         if user is not None:
@@ -266,11 +267,11 @@ class KnowledgeBase:
             if user_groups is None:
                 raise QueryError(f"unknown user {user!r}: add it with `kotae users add {user}`")
             return Access(frozenset(user_groups) | {f"user:{user}"}, user)
-        return Access(frozenset(check_group(g) for g in groups or ()))
+        return Access(frozenset(parse_groups(groups or ())))
 
     def set_user(self, name: str, groups: Sequence[str]) -> tuple[str, ...]:
         """Add a user or replace their groups (validated and folded); returns the groups."""
-        folded = tuple(sorted({check_group(g) for g in groups}))
+        folded = parse_groups(groups)
         self.catalog.set_user(name, folded)
         return folded
 
