@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 from tests.conftest import SAMPLES, write
@@ -59,10 +60,8 @@ def test_docs_reads_are_behind_the_acl(tmp_path: Path) -> None:
     kotae("ingest", str(write(tmp_path / "pub.md", "# 公開\n\n手順")), kb=kb)
     kotae("ingest", str(write(tmp_path / "hr.md", "# 人事\n\n評価")), "--acl", "hr", kb=kb)
     kotae("users", "add", "sato", "--groups", "HR", kb=kb)
-    ids = {
-        d["title"]: d["id"]
-        for d in json.loads(kotae("docs", "list", "--all", "--json", kb=kb).stdout)
-    }
+    with sqlite3.connect(kb / "kotae.db") as con:
+        ids = dict(con.execute("SELECT title, id FROM documents").fetchall())
     hidden = kotae("docs", "show", str(ids["人事"]), kb=kb)
     missing = kotae("docs", "show", "999", kb=kb)
     assert (hidden.returncode, missing.returncode) == (2, 2)
