@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kotae.acl import AccessChange, file_of, list_groups, rule_for
-from kotae.cli.common import JsonOption, KbOption, console, fail, print_json
+from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.kb import Access, KnowledgeBase, open_kb
 
 acl_app = typer.Typer(
@@ -83,6 +83,12 @@ def acl_set(
     """
     if public == bool(groups):
         fail("give either --groups G,... or --public")
+    for path in paths:
+        if not path.exists() and not Path(str(path).split("#")[0]).exists():
+            err_console.print(
+                f"note: {escape(str(path))} does not exist (yet): its rule applies once it is "
+                "ingested (まだ存在しないパスです)"
+            )
     with open_kb(kb) as base:
         changes = base.set_acl(_sources(paths), [] if public else list(groups or ()))
     _report(changes, json_out)
