@@ -158,7 +158,8 @@ def set_rules(kb: KnowledgeBase, paths: Sequence[str], groups: Sequence[str]) ->
 def remove_rules(kb: KnowledgeBase, paths: Sequence[str]) -> list[AccessChange]:
     """Remove the rule of each path; what it covered falls back to the next rule up."""
     wanted = [rule_path(p) for p in paths]
-    missing = [p for p in wanted if p not in kb.catalog.acl_rules()]
+    rules = kb.catalog.acl_rules()
+    missing = [p for p in wanted if p not in rules]
     if missing:
         raise AccessError(
             f"no access rule for {missing[0]}: see `kotae acl list`",
