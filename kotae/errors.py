@@ -17,6 +17,7 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     │   ├── EncryptedDocumentError  password-protected
     │   └── CorruptDocumentError    the file is damaged or not what its name says
     ├── QueryError             an empty or invalid query, unknown user
+    ├── AccessError            an invalid group name or access rule
     ├── BackendError           an embedder / reranker / generator failed (exit code 3)
     │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
     │   ├── BackendTimeoutError      no answer within the read timeout
@@ -89,6 +90,10 @@ class CorruptDocumentError(DocumentError):
 
 class QueryError(KotaeError):
     """The query is empty or names an unknown user."""
+
+
+class AccessError(KotaeError):
+    """A group name is malformed or reserved, or an access rule does not exist."""
 
 
 class BackendError(KotaeError):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kotae.acl import AccessChange, groups_for
 from kotae.documents import load_document
 from kotae.documents.chunking import chunk_document
 from kotae.documents.model import Block, LoadedDocument
@@ -63,6 +64,7 @@ class IngestReport:
     bytes: int = 0
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    access: list[AccessChange] = field(default_factory=list)  # documents --acl moved
 
     @property
     def ok(self) -> bool:
@@ -78,6 +80,7 @@ class IngestReport:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "failed": [asdict(f) for f in self.failures],
+            "access": [c.to_dict() for c in self.access],
         }
 
 
@@ -217,7 +220,7 @@ def ingest_paths(
     for path in paths:
         if not path.exists():
             raise DocumentError(f"no such file or folder: {path}")
-    with kb.write_lock(), _Run(kb, groups) as run:
+    with kb.write_lock(), _Run(kb, groups, [str(p.resolve()) for p in paths]) as run:
         for path in iter_files(paths, skip=kb.path.resolve()):
             run.file(path)
             if progress is not None:
@@ -230,7 +233,7 @@ def ingest_records(
     kb: KnowledgeBase, source_prefix: str, records: Iterable[Record], groups: Sequence[str] = ()
 ) -> IngestReport:
     """Ingest in-memory records (the benchmark path) exactly as a JSONL file would be."""
-    with kb.write_lock(), _Run(kb, groups) as run:
+    with kb.write_lock(), _Run(kb, groups, [source_prefix]) as run:
         for record in records:
             run.record(source_prefix, record)
         run.finish([])
@@ -240,10 +243,13 @@ def ingest_records(
 class _Run:
     """One ingestion: what the catalog already holds, what this run saw, the report."""
 
-    def __init__(self, kb: KnowledgeBase, groups: Sequence[str]) -> None:
+    def __init__(self, kb: KnowledgeBase, groups: Sequence[str], roots: Sequence[str]) -> None:
         self.kb = kb
-        self.groups = tuple(sorted(set(groups)))
         self.report = IngestReport()
+        # Access belongs to the source: --acl sets (replaces) the rule of each root and moves
+        # the documents already in; every document's groups then come from the rules.
+        self.report.access = kb.set_acl(roots, groups) if groups else []
+        self.rules = kb.catalog.acl_rules()
         self.known = kb.catalog.fingerprints()
         self.seen: set[str] = set()
         self.started = time.perf_counter()
@@ -261,10 +267,10 @@ class _Run:
         self.report.removed = len(remove_ids)
         self.writer.finish(remove_ids=remove_ids)
 
-    def _unchanged(self, source: str, digest: str) -> bool:
+    def _unchanged(self, source: str, digest: str, groups: tuple[str, ...]) -> bool:
         self.seen.add(source)
         old = self.known.get(source)
-        if old is not None and old[1] == digest and old[2] == self.groups:
+        if old is not None and old[1] == digest and old[2] == groups:
             self.report.unchanged += 1
             return True
         return False
@@ -289,10 +295,11 @@ class _Run:
                 self.jsonl(path)
                 return
             digest = file_hash(path)
-            if self._unchanged(source, digest):
+            groups = groups_for(self.rules, source)
+            if self._unchanged(source, digest, groups):
                 return
             doc = load_document(path)
-            new = prepare_document(self.kb, doc, source, digest, path.stat().st_size, self.groups)
+            new = prepare_document(self.kb, doc, source, digest, path.stat().st_size, groups)
         except DocumentError as exc:
             self._fail(source, exc.reason, str(exc))
         except OSError as exc:
@@ -315,11 +322,12 @@ class _Run:
         if count_bytes:
             self.report.bytes += len(payload)
         digest = hashlib.sha256(payload).hexdigest()
-        if self._unchanged(source, digest):
+        groups = groups_for(self.rules, source, prefix)
+        if self._unchanged(source, digest, groups):
             return
         try:
             doc = record_document(record)
-            new = prepare_document(self.kb, doc, source, digest, len(payload), self.groups)
+            new = prepare_document(self.kb, doc, source, digest, len(payload), groups)
         except KotaeError as exc:
             self._fail(source, getattr(exc, "reason", "error"), str(exc))
             return

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from kotae.acl import PUBLIC, AccessChange, fold_group, parse_groups, remove_rules, set_rules
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
 from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
-from kotae.index.catalog import PUBLIC, Catalog, ChunkRow, DocumentRow
+from kotae.index.catalog import Catalog, ChunkRow, DocumentRow
 from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
 from kotae.text.tokenize import Tokenizer, default_tokenizer
 
@@ -35,10 +36,18 @@ ENV_KB = "KOTAE_KB"
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """Who is reading: ``groups=None`` reads everything (local administrator)."""
+    """Who is reading: ``groups=None`` reads everything (local administrator).
+
+    Group names are folded (:func:`kotae.acl.fold_group`) as they enter, like every
+    group name kotae stores, so ``Access(frozenset({"Sales"}))`` reads what ``sales`` may.
+    """
 
     groups: frozenset[str] | None
     user: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.groups is not None:
+            object.__setattr__(self, "groups", frozenset(fold_group(g) for g in self.groups))
 
     @classmethod
     def everything(cls) -> Access:
@@ -54,6 +63,7 @@ class Access:
         return [PUBLIC, *sorted(self.groups)]
 
     def can_read(self, groups: Sequence[str]) -> bool:
+        """Whether a document with these groups (empty = public) is readable."""
         return self.groups is None or not groups or bool(self.groups.intersection(groups))
 
 
@@ -247,6 +257,9 @@ class KnowledgeBase:
     def access_for(
         self, user: str | None = None, groups: Sequence[str] | None = None, everything: bool = False
     ) -> Access:
+        """A user's access (their groups + ``user:NAME``), ad hoc groups (``a,b`` lists too;
+        validated and folded: :class:`kotae.errors.AccessError` for a bad name), everything,
+        or public."""
         if everything:
             return Access.everything()
         if user is not None:
@@ -254,7 +267,28 @@ class KnowledgeBase:
             if user_groups is None:
                 raise QueryError(f"unknown user {user!r}: add it with `kotae users add {user}`")
             return Access(frozenset(user_groups) | {f"user:{user}"}, user)
-        return Access(frozenset(groups or ()))
+        return Access(frozenset(parse_groups(groups or ())))
+
+    def set_user(self, name: str, groups: Sequence[str]) -> tuple[str, ...]:
+        """Add a user or replace their groups (validated and folded); returns the groups."""
+        folded = parse_groups(groups)
+        self.catalog.set_user(name, folded)
+        return folded
+
+    def set_acl(self, paths: Sequence[str], groups: Sequence[str]) -> list[AccessChange]:
+        """Set the access rule of each path (a source: resolved file/folder, or ``FILE#ID``)
+        to ``groups`` (none = public on purpose) and apply it to the documents already in."""
+        return set_rules(self, paths, groups)
+
+    def remove_acl(self, paths: Sequence[str]) -> list[AccessChange]:
+        """Remove the access rule of each path and apply the rules left."""
+        return remove_rules(self, paths)
+
+    def document(self, doc_id: int, access: Access) -> DocumentRow | None:
+        """Document ``doc_id`` if it exists AND ``access`` may read it: a reader cannot tell a
+        hidden document from a missing one."""
+        doc = self.catalog.document(doc_id)
+        return doc if doc is not None and access.can_read(doc.groups) else None
 
     # -- operations (thin wrappers over the modules that do the work) -----------------
     def search(
@@ -284,8 +318,10 @@ class KnowledgeBase:
 
         return ingest_paths(self, paths, **kwargs)
 
-    def documents(self) -> list[DocumentRow]:
-        return self.catalog.documents()
+    def documents(self, access: Access | None = None) -> list[DocumentRow]:
+        """The documents ``access`` may read; ``None``: every one (library administrator)."""
+        docs = self.catalog.documents()
+        return docs if access is None else [d for d in docs if access.can_read(d.groups)]
 
     def remove_documents(self, doc_ids: Sequence[int]) -> int:
         """Delete documents from the catalog and every index, and their text from the query

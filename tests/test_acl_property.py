@@ -5,6 +5,11 @@
     (``Access.everything()``, deep enough to hold every matching chunk) restricted to the
     chunks the reader may read, truncated to k. So a reader who can see k matching chunks
     gets k.
+(c) Access follows the rules: random sequences of ingestions with and without ``--acl``,
+    ``acl set`` and ``acl remove`` over nested folders and a JSONL file, checked after every
+    step against a model of the rules (the most specific one wins) in the catalog, lexical,
+    dense, hybrid and reranked search, and ``docs`` reads; and the check catches four
+    deliberately broken variants of the implementation.
 
 Texts come from a small ja/en vocabulary, so queries match many chunks and equal scores are
 common. The order tantivy gives to equal scores is not part of the contract, so rankings are
@@ -16,13 +21,21 @@ any subset of the readable chunks that have that score.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from kotae import acl as acl_module
+from kotae import ingest as ingest_module
+from kotae.acl import parse_groups
+from kotae.config import Settings
+from kotae.dense import DenseIndex
+from kotae.errors import AccessError
+from kotae.index.catalog import DocumentRow
 from kotae.ingest import Record, ingest_records
 from kotae.kb import Access, KnowledgeBase, init_kb
 from kotae.retrieval import SearchResult
@@ -35,13 +48,14 @@ VOCAB = (
 GROUPS = ("総務部", "経理部", "sales")
 USERS = ("alice", "bob", "carol")
 # A small pool of document ACLs (empty = public) keeps the ingest calls per example few.
+# Group names are case-insensitive: "Sales" and "sales" are one group.
 ACLS: tuple[frozenset[str], ...] = (
     frozenset(),
     frozenset({"総務部"}),
     frozenset({"経理部"}),
-    frozenset({"sales", "経理部"}),
-    frozenset({"user:alice"}),
-    frozenset({"user:bob", "総務部"}),
+    frozenset({"Sales", "経理部"}),
+    frozenset({"sales"}),
+    frozenset({"legal", "総務部"}),
 )
 
 words = st.lists(st.sampled_from(VOCAB), min_size=1, max_size=10).map(" ".join)
@@ -58,22 +72,24 @@ user_groups = st.dictionaries(
     st.sampled_from(USERS), st.frozensets(st.sampled_from(GROUPS), max_size=2), min_size=1
 )
 ad_hoc_groups = st.lists(
-    st.frozensets(st.sampled_from((*GROUPS, "user:alice", "other")), max_size=3), max_size=2
+    st.frozensets(st.sampled_from((*GROUPS, "SALES", "legal", "other")), max_size=3), max_size=2
 )
 depths = st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=3)
 
 
 def build_kb(path: Path, docs: Sequence[tuple[str, frozenset[str]]]) -> dict[str, frozenset[str]]:
-    """Ingest ``docs`` (one call per distinct ACL); return record source -> its ACL."""
+    """Ingest ``docs`` (one call and one source prefix, the rule's path, per distinct ACL);
+    return record source -> its ACL."""
     by_acl: dict[frozenset[str], list[Record]] = defaultdict(list)
     acl_of: dict[str, frozenset[str]] = {}
+    prefix = {acl: f"mem{i}" for i, acl in enumerate(dict.fromkeys(acl for _, acl in docs))}
     for i, (text, acl) in enumerate(docs):
         by_acl[acl].append(Record(f"d{i}", f"doc {i}", text))
-        acl_of[f"mem#d{i}"] = acl
+        acl_of[f"{prefix[acl]}#d{i}"] = acl
     kb = init_kb(path)
     try:
         for acl, records in by_acl.items():
-            report = ingest_records(kb, "mem", records, groups=sorted(acl))
+            report = ingest_records(kb, prefix[acl], records, groups=sorted(acl))
             assert report.ok, report.failures
     finally:
         kb.close()
@@ -81,7 +97,8 @@ def build_kb(path: Path, docs: Sequence[tuple[str, frozenset[str]]]) -> dict[str
 
 
 def may_read(acl: frozenset[str], reader: frozenset[str]) -> bool:
-    return not acl or bool(acl & reader)
+    folded = {g.casefold() for g in reader}
+    return not acl or any(g.casefold() in folded for g in acl)
 
 
 def assert_filtered_ranking(
@@ -124,7 +141,7 @@ def check_reader(
         for r in got:
             doc = kb.catalog.document(r.document_id)
             assert doc is not None, context
-            assert frozenset(doc.groups) == acl_of[r.source], context
+            assert frozenset(doc.groups) == {g.casefold() for g in acl_of[r.source]}, context
             assert may_read(frozenset(doc.groups), reader), f"{context}: leaked {r.source}"
         assert_filtered_ranking(got, readable, k, context)
 
@@ -187,3 +204,232 @@ def test_private_chunks_ranking_first_do_not_starve_a_public_reader(tmp_path: Pa
         assert [r.rank for r in public] == [1, 2, 3, 4, 5]
         executive = kb.search("出張の宿泊費の上限", 5, kb.access_for(groups=["役員"]))
         assert len(executive) == 5 and all(acl_of[r.source] for r in executive)
+
+
+# -- (c) access follows the rules, over sequences of ingestions and rule changes ---------
+
+TREE = ("a.md", "x/b.md", "x/y/c.md", "x/y/d.md", "z/e.md")
+JSONL = "x/f.jsonl"
+RECORDS = ("r1", "r2")
+TARGETS = ("", "x", "x/y", "z", "a.md", "x/y/c.md", JSONL)  # relative to the root ("" = it)
+RULE_TARGETS = (*TARGETS, f"{JSONL}#r1")
+RULE_GROUPS: tuple[tuple[str, ...], ...] = ((), ("g1",), ("G1",), ("g2",), ("g1", "経理部"))
+COMMON = "規程"  # in every text: the lexical query matches every chunk
+READERS = (frozenset(), frozenset({"g1"}), frozenset({"G2"}), frozenset({"経理部", "g2"}))
+MODES = ("lexical", "dense", "hybrid", "reranked")
+EMBEDDER_TOML = '[embedder]\nbackend = "fake"\ndim = 32\n'
+
+Op = tuple[str, str, tuple[str, ...]]  # (kind, target, groups); ingest with () = no --acl
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("ingest"), st.sampled_from(TARGETS), st.sampled_from(RULE_GROUPS)),
+        st.tuples(st.just("set"), st.sampled_from(RULE_TARGETS), st.sampled_from(RULE_GROUPS)),
+        st.tuples(st.just("remove"), st.sampled_from(RULE_TARGETS), st.just(())),
+        st.tuples(st.just("edit"), st.sampled_from(TREE), st.just(())),
+    ),
+    min_size=1,
+    max_size=8,
+)
+tree_texts = st.lists(words, min_size=len(TREE) + 2, max_size=len(TREE) + 2)
+
+
+class RulesModel:
+    """What access should be: rules (path -> folded groups) and what was ingested."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.rules: dict[str, frozenset[str]] = {}
+        self.ingested: set[str] = set()
+
+    def path(self, target: str) -> str:
+        return f"{self.root}/{target}" if target else self.root
+
+    def sources_under(self, target: str) -> set[str]:
+        files = [t for t in TREE if not target or t == target or t.startswith(target + "/")]
+        out = {self.path(t) for t in files}
+        if not target or target == JSONL or JSONL.startswith(target + "/"):
+            out |= {f"{self.path(JSONL)}#{r}" for r in RECORDS}
+        return out
+
+    def expected(self) -> dict[str, frozenset[str]]:
+        """Each ingested source -> the groups of the most specific rule over it."""
+        out = {}
+        for source in self.ingested:
+            file = source.split("#")[0]
+            chain = [source, file, *map(str, Path(file).parents)]
+            out[source] = next((self.rules[p] for p in chain if p in self.rules), frozenset())
+        return out
+
+
+def _write_tree(root: Path, texts: Sequence[str]) -> None:
+    for rel, text in zip(TREE, texts, strict=False):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f"# {rel}\n\n{COMMON} {text}", "utf-8")
+    records = zip(RECORDS, texts[-2:], strict=True)
+    lines = [f'{{"id": "{r}", "text": "{COMMON} {t}"}}' for r, t in records]
+    (root / JSONL).write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def _apply(kb: KnowledgeBase, root: Path, model: RulesModel, op: Op, step: int) -> None:
+    kind, target, groups = op
+    folded = frozenset(g.casefold() for g in groups)
+    rule = model.path(target)
+    if kind == "ingest":
+        report = kb.ingest([root / target], groups=list(groups))
+        assert report.ok, report.failures
+        if groups:
+            model.rules[rule] = folded
+        model.ingested |= model.sources_under(target)
+    elif kind == "set":
+        kb.set_acl([rule], list(groups))
+        model.rules[rule] = folded
+    elif kind == "remove" and rule in model.rules:
+        kb.remove_acl([rule])
+        del model.rules[rule]
+    elif kind == "remove":
+        with pytest.raises(AccessError):
+            kb.remove_acl([rule])
+    else:
+        with (root / target).open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\n改訂 {step}")
+
+
+def _mode(base: Settings, mode: str) -> Settings:
+    retrieval = base.retrieval.model_copy(update={"mode": "hybrid" if mode == "reranked" else mode})
+    reranker = base.reranker.model_copy(update={"backend": "fake" if mode == "reranked" else ""})
+    return base.model_copy(update={"retrieval": retrieval, "reranker": reranker})
+
+
+def check_rules_state(kb: KnowledgeBase, model: RulesModel, context: str) -> None:
+    """Catalog, every search mode and docs reads agree with the model, for every reader."""
+    expected = model.expected()
+    listed = kb.documents()
+    groups = {d.source: frozenset(d.groups) for d in listed}
+    assert groups == expected, f"{context}: documents' groups differ from the rules"
+    readers = [(Access(g), g) for g in READERS]
+    readers.append((kb.access_for(user="u"), frozenset({"g1", "user:u"})))
+    total = kb.catalog.counts()["chunks"]
+    base = kb.settings
+    try:
+        for mode in MODES:
+            kb.settings = _mode(base, mode)
+            everything = kb.search(COMMON, total + 5, Access.everything(), log=False)
+            assert {r.source for r in everything} == set(expected), f"{context} {mode}"
+            for access, reader in readers:
+                readable = {s for s, g in expected.items() if may_read(g, reader)}
+                got = kb.search(COMMON, total + 5, access, log=False)
+                where = f"{context} mode={mode} reader={sorted(reader)}"
+                assert {r.source for r in got} <= readable, f"{where}: leaked"
+                wanted = {r.chunk_id for r in everything if r.source in readable}
+                assert {r.chunk_id for r in got} == wanted, f"{where}: readable chunks missing"
+    finally:
+        kb.settings = base
+    for access, reader in readers:
+        readable = {s for s, g in expected.items() if may_read(g, reader)}
+        where = f"{context} docs reader={sorted(reader)}"
+        assert {d.source for d in kb.documents(access)} == readable, where
+        for doc in listed:
+            shown = kb.document(doc.id, access) is not None
+            assert shown == (doc.source in readable), f"{where}: docs show {doc.source}"
+
+
+def run_rules_property(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], sequence: list[Op]
+) -> None:
+    base = tmp_path_factory.mktemp("rules")
+    root = base / "docs"
+    _write_tree(root, texts)
+    init_kb(base / "kb").close()
+    (base / "kb" / "kotae.toml").write_text(EMBEDDER_TOML, "utf-8")
+    model = RulesModel(str(root.resolve()))
+    with KnowledgeBase(base / "kb") as kb:
+        kb.set_user("u", ["G1"])  # read as {"g1", "user:u"}
+        for step, op in enumerate(sequence):
+            _apply(kb, root, model, op, step)
+            check_rules_state(kb, model, f"after {sequence[: step + 1]}")
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(texts=tree_texts, sequence=operations)
+@example(  # the guide's flow: files, then a folder --acl, then the nightly run without --acl
+    texts=["経費", "出張", "会議", "予算", "契約", "budget", "travel"],
+    sequence=[("ingest", "a.md", ()), ("ingest", "x/y", ("g1",)), ("ingest", "", ())],
+)
+def test_access_follows_the_rules(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], sequence: list[Op]
+) -> None:
+    run_rules_property(tmp_path_factory, texts, sequence)
+
+
+# -- the property catches deliberately broken variants -----------------------------------
+
+
+def _rules_forgotten_without_acl(patch: pytest.MonkeyPatch) -> None:
+    """The old defect: only this run's --acl counts; a run without --acl makes all public."""
+    original = ingest_module._Run.__init__
+
+    def init(self: Any, kb: KnowledgeBase, groups: Sequence[str], roots: Sequence[str]) -> None:
+        original(self, kb, groups, roots)
+        self.rules = {acl_module.rule_path(r): parse_groups(groups) for r in roots}
+
+    patch.setattr(ingest_module._Run, "__init__", init)
+
+
+def _vector_mask_dropped(patch: pytest.MonkeyPatch) -> None:
+    original = DenseIndex.search
+
+    def search(self: DenseIndex, query: str, limit: int, access: Access) -> Any:
+        return original(self, query, limit, Access.everything())
+
+    patch.setattr(DenseIndex, "search", search)
+
+
+def _docs_show_unchecked(patch: pytest.MonkeyPatch) -> None:
+    def document(self: KnowledgeBase, doc_id: int, access: Access) -> DocumentRow | None:
+        return self.catalog.document(doc_id)
+
+    patch.setattr(KnowledgeBase, "document", document)
+
+
+def _least_specific_rule_wins(patch: pytest.MonkeyPatch) -> None:
+    def rule_for(rules: Any, source: str, file: str | None = None) -> str | None:
+        found = [p for p in acl_module.candidates(source, file) if p in rules]
+        return found[-1] if found else None
+
+    patch.setattr(acl_module, "rule_for", rule_for)
+
+
+# variant -> (the monkeypatch that breaks kotae, what the property check must report)
+BROKEN: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], str]] = {
+    "rules forgotten without --acl": (_rules_forgotten_without_acl, "differ from the rules"),
+    "vector mask dropped": (_vector_mask_dropped, "mode=(dense|hybrid|reranked) .*leaked"),
+    "docs show unchecked": (_docs_show_unchecked, "docs show"),
+    "least specific rule wins": (_least_specific_rule_wins, "differ from the rules"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(BROKEN))
+def test_the_property_catches_a_broken_variant(
+    variant: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @settings(
+        max_examples=50,
+        deadline=None,
+        derandomize=True,  # the same examples every run: a stable verdict
+        database=None,
+        phases=[Phase.generate],  # a counterexample is enough, no shrinking
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(texts=tree_texts, sequence=operations)
+    def hunt(texts: list[str], sequence: list[Op]) -> None:
+        run_rules_property(tmp_path_factory, texts, sequence)
+
+    patch, symptom = BROKEN[variant]
+    patch(monkeypatch)
+    with pytest.raises(AssertionError, match=symptom):
+        hunt()

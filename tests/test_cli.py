@@ -39,7 +39,7 @@ def test_init_ingest_search_json(tmp_path: Path) -> None:
     assert {"document_id", "chunk_id", "score", "source", "location", "snippet"} <= set(results[0])
     hr = json.loads(kotae("search", "経費", "--groups", "hr", "--json", kb=kb).stdout)
     assert {r["title"] for r in hr} == {"経費精算", "人事"}
-    listed = json.loads(kotae("docs", "list", "--json", kb=kb).stdout)
+    listed = json.loads(kotae("docs", "list", "--all", "--json", kb=kb).stdout)
     assert sorted((d["title"], d["groups"], d["chunks"]) for d in listed) == [
         ("人事", ["hr"], 1),
         ("経費精算", [], 1),

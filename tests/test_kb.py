@@ -117,8 +117,11 @@ def test_acl_change_reindexes_even_when_content_is_unchanged(
     path = write(tmp_path / "memo.md", "# メモ\n\n新製品の価格改定について")
     kb.ingest([path], groups=["executives"])
     assert kb.search("価格改定", access=Access.public()) == []
-    report = kb.ingest([path])  # now public
-    assert report.updated == 1
+    report = kb.ingest([path])  # without --acl the rule is kept: never public by accident
+    assert (report.updated, report.unchanged) == (0, 1)
+    assert kb.search("価格改定", access=Access.public()) == []
+    changes = kb.remove_acl([str(path.resolve())])  # now public, on purpose
+    assert [(c.before, c.after) for c in changes] == [(("executives",), ())]
     assert len(kb.search("価格改定", access=Access.public())) == 1
 
 

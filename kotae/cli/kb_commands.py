@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from kotae.cli.acl import AllOption, AsOption, GroupsOption, print_access_changes, reader_access
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.retrieval import SearchResult
@@ -62,8 +63,9 @@ def ingest(
         list[str] | None,
         typer.Option(
             "--acl",
-            help="Group allowed to read these documents (repeatable). "
-            "Without --acl documents are public.",
+            help="Groups allowed to read these paths (a,b; repeatable): sets their access "
+            "rule (see `kotae acl`). Without --acl the rules already set are kept; "
+            "no rule = public.",
         ),
     ] = None,
     sync: Annotated[
@@ -76,7 +78,7 @@ def ingest(
 
     Example: kotae ingest ./規程集 --acl 総務部 --sync
     """
-    groups = [g.strip() for a in (acl or []) for g in a.split(",") if g.strip()]
+    groups = list(acl or [])  # validated and folded with the rules (kotae.acl)
     with open_kb(kb) as base:
         show = sys.stderr.isatty() and not json_out
         with Progress(
@@ -97,6 +99,7 @@ def ingest(
     if json_out:
         print_json(report.to_dict())
     else:
+        print_access_changes(report.access)
         for failure in report.failures:
             err_console.print(
                 f"[red]failed[/red] {escape(failure.source)}: {failure.reason}: "
@@ -199,10 +202,19 @@ def reindex(
 
 
 @docs_app.command("list")
-def docs_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
-    """List documents with their sources, groups and chunk counts."""
+def docs_list(
+    as_user: AsOption = None,
+    groups: GroupsOption = None,
+    everything: AllOption = False,
+    json_out: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """List the documents the reader may read (default: a public reader, as `search`).
+
+    Example: kotae docs list --as sato
+    """
     with open_kb(kb) as base:
-        docs = base.documents()
+        docs = base.documents(reader_access(base, as_user, groups, everything))
     if json_out:
         print_json(
             [
@@ -238,13 +250,19 @@ def docs_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
 @docs_app.command("show")
 def docs_show(
     doc_id: Annotated[int, typer.Argument(help="Document id (see `kotae docs list`).")],
+    as_user: AsOption = None,
+    groups: GroupsOption = None,
+    everything: AllOption = False,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
-    """Show one document and its chunks."""
+    """Show one document and its chunks, if the reader may read it (default: public).
+
+    Example: kotae docs show 12 --all
+    """
     with open_kb(kb) as base:
-        doc = base.catalog.document(doc_id)
-        if doc is None:
+        doc = base.document(doc_id, reader_access(base, as_user, groups, everything))
+        if doc is None:  # hidden and missing look the same
             fail(f"no document with id {doc_id}")
         chunks = list(base.catalog.chunks_of([doc_id]))
     if json_out:
@@ -313,10 +331,9 @@ def users_add(
     groups: Annotated[str, typer.Option("--groups", help="Comma-separated groups.")] = "",
     kb: KbOption = None,
 ) -> None:
-    """Add a user, or replace the groups of an existing one."""
-    group_list = [g.strip() for g in groups.split(",") if g.strip()]
+    """Add a user, or replace the groups of an existing one (names are case-insensitive)."""
     with open_kb(kb) as base:
-        base.catalog.set_user(name, group_list)
+        group_list = base.set_user(name, [groups] if groups.strip() else [])
     console.print(f"user {escape(name)}: {escape(', '.join(group_list) or '(no groups)')}")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kotae.cli import ask, bench, eval, eval_runs, kb_commands, log, models
+from kotae.cli import acl, ask, bench, eval, eval_runs, kb_commands, log, models
 from kotae.cli.common import console, fail
 from kotae.errors import KotaeError
 
@@ -31,6 +31,8 @@ kb_commands.register(app)
 ask.register(app)
 app.add_typer(kb_commands.docs_app, name="docs")
 app.add_typer(kb_commands.users_app, name="users")
+app.add_typer(acl.groups_app, name="groups")
+app.add_typer(acl.acl_app, name="acl")
 app.add_typer(bench.bench_app, name="bench")
 assert eval_runs  # its module registers run, list, show, compare, gate, report on eval_app
 app.add_typer(eval.eval_app, name="eval")

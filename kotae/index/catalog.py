@@ -13,20 +13,89 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kotae.acl import PUBLIC as PUBLIC  # the ACL term every reader may see (re-exported)
+from kotae.acl import file_of, fold_group
 from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
 from kotae.index.catalog_evals import EvalTables
 from kotae.index.catalog_vectors import VectorTables
 
-PUBLIC = "__public__"  # the ACL term every reader may see
 
-MIGRATIONS: list[tuple[str, str]] = [
+def _migrate_acl_rules(con: sqlite3.Connection) -> None:
+    """0004: access rules (path -> groups); group names folded; rules for existing ACLs.
+
+    Every document ingested with ``--acl`` before rules existed gets a rule for its file
+    (or, when the records of one JSONL file differ, for each restricted record), so the
+    next ingestion without ``--acl`` keeps its access instead of making it public.
+    """
+    for statement in (
+        "CREATE TABLE acl_rules (path TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)",
+        "CREATE TABLE acl_rule_groups (path TEXT NOT NULL REFERENCES acl_rules(path) "
+        "ON DELETE CASCADE, grp TEXT NOT NULL, PRIMARY KEY (path, grp)) WITHOUT ROWID",
+        "CREATE INDEX document_acl_by_group ON document_acl(grp)",
+    ):
+        con.execute(statement)
+    _fold_stored_groups(con)
+    by_file: dict[str, dict[str, tuple[str, ...]]] = {}
+    for source, fmt, meta, groups in con.execute(
+        "SELECT d.source, d.format, d.metadata, (SELECT group_concat(grp, char(31)) "
+        "FROM document_acl a WHERE a.document_id=d.id) FROM documents d"
+    ):
+        file = file_of(str(source), str(fmt), json.loads(str(meta)))
+        by_file.setdefault(file, {})[str(source)] = _split(groups)
+    now = _now()
+    for file, docs in by_file.items():
+        distinct = set(docs.values())
+        rules = {file: distinct.pop()} if len(distinct) == 1 else docs
+        for path, groups in rules.items():
+            if groups:
+                con.execute("INSERT INTO acl_rules VALUES (?, ?, ?)", (path, now, now))
+                con.executemany(
+                    "INSERT INTO acl_rule_groups VALUES (?, ?)", [(path, g) for g in groups]
+                )
+
+
+def _fold_stored_groups(con: sqlite3.Connection) -> None:
+    """Fold the group names stored before names were folded; the documents whose ACL
+    changed are recorded as changes so the lexical index re-indexes them."""
+    users = con.execute("SELECT user, grp FROM user_groups").fetchall()
+    if any(fold_group(g) != g for _, g in users):
+        con.execute("DELETE FROM user_groups")
+        con.executemany(
+            "INSERT OR IGNORE INTO user_groups VALUES (?, ?)",
+            [(u, fold_group(g)) for u, g in users],
+        )
+    acl = con.execute("SELECT document_id, grp FROM document_acl").fetchall()
+    moved = {d for d, g in acl if fold_group(g) != g}
+    if not moved:
+        return
+    changed = sorted(moved)
+    row = con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    generation = int(row[0]) + 1
+    con.execute("UPDATE meta SET value=? WHERE key='generation'", (str(generation),))
+    con.executemany("DELETE FROM document_acl WHERE document_id=?", [(d,) for d in changed])
+    con.executemany(
+        "INSERT OR IGNORE INTO document_acl VALUES (?, ?)",
+        [(d, fold_group(g)) for d, g in acl if d in moved],
+    )
+    con.executemany("INSERT INTO changes VALUES (?, ?)", [(generation, d) for d in changed])
+
+
+def _split(groups: object) -> tuple[str, ...]:
+    """``group_concat(grp, char(31))`` -> sorted names (NULL = public = ())."""
+    return tuple(sorted(str(groups).split("\x1f"))) if groups else ()
+
+
+Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
+
+MIGRATIONS: list[Migration] = [
     (
         "0001_initial",
         """
@@ -137,6 +206,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID
         """,
     ),
+    ("0004_acl_rules", _migrate_acl_rules),
     (
         # who asked with what access ({"all": true} | {"groups": [...]} | {"user", "groups"});
         # NULL for older entries: their text is readable with --all only (kotae.querylog)
@@ -229,14 +299,17 @@ def migrate(con: sqlite3.Connection) -> list[str]:
             "upgrade kotae"
         )
     applied = []
-    for name, sql in MIGRATIONS:
+    for name, step in MIGRATIONS:
         if name in done:
             continue
         con.execute("BEGIN IMMEDIATE")
         try:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    con.execute(statement)
+            if callable(step):  # a migration that needs Python (one transaction all the same)
+                step(con)
+            else:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
             con.execute("COMMIT")
         except BaseException:
@@ -531,6 +604,83 @@ class Catalog(VectorTables, EvalTables):
     def users(self) -> list[tuple[str, tuple[str, ...]]]:
         names = [r[0] for r in self.con.execute("SELECT name FROM users ORDER BY name")]
         return [(n, self.user_groups(n) or ()) for n in names]
+
+    # -- access rules -----------------------------------------------------------------
+    def acl_rules(self) -> dict[str, tuple[str, ...]]:
+        """Rule path -> the groups that may read under it (empty = public on purpose)."""
+        rows = self.con.execute(
+            "SELECT r.path, (SELECT group_concat(grp, char(31)) FROM acl_rule_groups g "
+            "WHERE g.path = r.path) FROM acl_rules r"
+        )
+        return {str(r[0]): _split(r[1]) for r in rows}
+
+    def documents_under(self, paths: Iterable[str]) -> list[DocumentRow]:
+        """Documents whose source is a path, lies under it (``/``) or is a record of it
+        (``#``): every document a rule on one of ``paths`` may cover."""
+        found: dict[int, DocumentRow] = {}
+        for path in paths:
+            folder = path if path.endswith("/") else path + "/"
+            rows = self.con.execute(
+                self._DOC_SELECT + " WHERE d.source = ? OR substr(d.source, 1, ?) = ? "
+                "OR substr(d.source, 1, ?) = ?",
+                (path, len(folder), folder, len(path) + 1, path + "#"),
+            )
+            for row in rows:
+                doc = self._doc(row)
+                found[doc.id] = doc
+        return [found[i] for i in sorted(found)]
+
+    def write_acl(
+        self,
+        rules: Mapping[str, Sequence[str]],
+        removed: Iterable[str],
+        documents: Mapping[int, Sequence[str]],
+    ) -> int:
+        """Set ``rules``, delete the ``removed`` ones and give ``documents`` their new groups,
+        in ONE transaction; the documents are recorded as changes (generation + 1) so the
+        lexical index re-indexes them. Returns the catalog generation."""
+        con = self.con
+        now = _now()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for path, groups in rules.items():
+                con.execute(
+                    "INSERT INTO acl_rules VALUES (?, ?, ?) "
+                    "ON CONFLICT(path) DO UPDATE SET updated_at=excluded.updated_at",
+                    (path, now, now),
+                )
+                con.execute("DELETE FROM acl_rule_groups WHERE path=?", (path,))
+                con.executemany(
+                    "INSERT INTO acl_rule_groups VALUES (?, ?)",
+                    [(path, g) for g in sorted(set(groups))],
+                )
+            con.executemany("DELETE FROM acl_rules WHERE path=?", [(p,) for p in removed])
+            if documents:
+                generation = self.generation() + 1
+                con.execute("UPDATE meta SET value=? WHERE key='generation'", (str(generation),))
+                for doc_id, groups in documents.items():
+                    con.execute("DELETE FROM document_acl WHERE document_id=?", (doc_id,))
+                    con.executemany(
+                        "INSERT INTO document_acl VALUES (?, ?)",
+                        [(doc_id, g) for g in sorted(set(groups))],
+                    )
+                    con.execute("INSERT INTO changes VALUES (?, ?)", (generation, doc_id))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return self.generation()
+
+    def group_usage(self) -> dict[str, tuple[int, int]]:
+        """Group -> (rules that name it, documents it may read)."""
+        usage: dict[str, list[int]] = {}
+        for column, sql in (
+            (0, "SELECT grp, COUNT(*) FROM acl_rule_groups GROUP BY grp"),
+            (1, "SELECT grp, COUNT(*) FROM document_acl GROUP BY grp"),
+        ):
+            for grp, count in self.con.execute(sql):
+                usage.setdefault(str(grp), [0, 0])[column] = int(count)
+        return {g: (c[0], c[1]) for g, c in usage.items()}
 
     def vectors(self) -> Iterator[tuple[int, str, bytes]]:
         yield from self.con.execute("SELECT chunk_id, model, vector FROM chunk_vectors")
