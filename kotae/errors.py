@@ -21,7 +21,8 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
     │   ├── BackendTimeoutError      no answer within the read timeout
     │   ├── ModelNotFoundError       the server does not serve the configured model
-    │   └── ContextOverflowError     the prompt does not fit the model's context window
+    │   ├── ContextOverflowError     the prompt does not fit the model's context window
+    │   └── JudgeFormatError         the judge model's reply holds no usable verdict
     └── DatasetError           a dataset folder or eval-set file is malformed
 """
 
@@ -111,6 +112,10 @@ class ModelNotFoundError(BackendError):
 
 class ContextOverflowError(BackendError):
     """The prompt (question, sources, answer budget) does not fit the context window."""
+
+
+class JudgeFormatError(BackendError):
+    """The judge model's reply holds no usable verdict, even after the retries."""
 
 
 class DatasetError(KotaeError):

@@ -17,7 +17,6 @@ reference answer. :class:`SynthReport` counts what was dropped and why.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import unicodedata
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from kotae.answer import detect_language
 from kotae.backends.generators import GenerationParams, Generator, Message
 from kotae.evaluation.model import EvalItem
+from kotae.jsonreply import first_json_object
 from kotae.prompts import load_templates
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 MIN_CHUNK_CHARS = 80
 MAX_CHUNK_CHARS = 1500  # the passage shown to the generator
 DUPLICATE_JACCARD = 0.8
-_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
 def synth_templates(language: str) -> dict[str, str]:
@@ -51,19 +50,6 @@ class SynthReport:
     items: list[EvalItem] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
     chunks_tried: int = 0
-
-
-def first_json_object(reply: str) -> dict[str, Any] | None:
-    """The first JSON object in ``reply`` (code fences and prose around it tolerated)."""
-    text = re.sub(r"```(?:json)?", "", reply)
-    for match in _OBJECT.finditer(text):
-        try:
-            data = json.loads(match.group(0))
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
 
 
 def _squash(text: str) -> str:
