@@ -17,6 +17,7 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     │   ├── EncryptedDocumentError  password-protected
     │   └── CorruptDocumentError    the file is damaged or not what its name says
     ├── QueryError             an empty or invalid query, unknown user
+    │   └── QuestionTooLongError  the question does not fit the model's context window
     ├── BackendError           an embedder / reranker / generator failed (exit code 3)
     │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
     │   ├── BackendTimeoutError      no answer within the read timeout
@@ -92,6 +93,13 @@ class QueryError(KotaeError):
     """The query is empty or names an unknown user."""
 
 
+class QuestionTooLongError(QueryError):
+    """The question (with the instructions and the answer budget) leaves no room in the
+    generator's context window: bad input, not a backend failure. Raised by
+    :func:`kotae.answer.build_messages`, and in place of the generator's
+    :class:`ContextOverflowError` when kotae had already packed the sources to fit."""
+
+
 class BackendError(KotaeError):
     """A model backend failed or could not be reached."""
 
@@ -111,7 +119,8 @@ class ModelNotFoundError(BackendError):
 
 
 class ContextOverflowError(BackendError):
-    """The prompt (question, sources, answer budget) does not fit the context window."""
+    """The prompt (question, sources, answer budget) does not fit the context window, as
+    the backend reports it; the answer pipeline turns it into :class:`QuestionTooLongError`."""
 
 
 class JudgeFormatError(BackendError):
