@@ -40,25 +40,20 @@ from kotae.errors import (
 )
 from kotae.prompts import load_templates
 from kotae.retrieval import SearchResult, search
+from kotae.text.language import Language as Language  # re-exported, defined there once
+from kotae.text.language import detect_language as detect_language
 from kotae.text.normalize import normalize_text
 
 if TYPE_CHECKING:
     from kotae.kb import Access, KnowledgeBase
 
-Language = Literal["ja", "en"]
 AnswerStatus = Literal["ok", "no_evidence"]
 
 SAFETY_TOKENS = 64  # headroom for chat-template tokens and BPE merges the count cannot see
 DEFAULT_WINDOW = 4096  # when neither the backend nor the settings know the window
 MAX_SNIPPET = 200
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _CITATION = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")
-
-
-def detect_language(text: str) -> Language:
-    """``"ja"`` when the text holds kana or kanji, else ``"en"``."""
-    return "ja" if _JAPANESE.search(text) else "en"
 
 
 def templates(language: Language) -> dict[str, str]:

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kotae.answer import detect_language
 from kotae.backends.generators import GenerationParams, Generator, Message
 from kotae.evaluation.model import EvalItem
 from kotae.jsonreply import first_json_object
 from kotae.prompts import load_templates
+from kotae.text.language import detect_language
 
 if TYPE_CHECKING:
     from kotae.kb import KnowledgeBase
