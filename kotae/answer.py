@@ -40,6 +40,7 @@ from kotae.errors import (
 )
 from kotae.prompts import load_templates
 from kotae.retrieval import SearchResult, search
+from kotae.text.language import JAPANESE_TEXT
 from kotae.text.language import Language as Language  # re-exported, defined there once
 from kotae.text.language import detect_language as detect_language
 from kotae.text.normalize import normalize_text
@@ -577,8 +578,7 @@ def _extract(
     )
 
 
-_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
-_CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \\t]*\\n\\s*(?=[{_CJK}])")
+_CJK_BREAK = re.compile(f"(?<=[{JAPANESE_TEXT}])[ \\t]*\\n\\s*(?=[{JAPANESE_TEXT}])")
 
 
 def one_line(text: str) -> str:

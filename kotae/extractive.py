@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kotae.text.language import has_japanese
+from kotae.text.language import HIRAGANA, JAPANESE_SCRIPT, KANJI, KATAKANA, has_japanese
 
 if TYPE_CHECKING:
     from kotae.retrieval import SearchResult
@@ -72,7 +72,7 @@ _ASKS_NUMBER = re.compile(
     r"|種類|カ国|か国|ヶ国|キロ|メートル|円|ドル)"
 )
 _NUMBER = re.compile(r"\d+")
-_OKURIGANA = re.compile(r"(?<=[\u3400-\u9fff\u30a0-\u30ff])[\u3040-\u309f]+$")
+_OKURIGANA = re.compile(f"(?<=[{KANJI}{KATAKANA}])[{HIRAGANA}]+$")
 
 # Sentence ends: 。 and ． always; ! ? after Japanese and, after a Latin word, like a period;
 # . before a space and a capital, digit, quote or bracket, before Japanese (an NFKC-folded ．),
@@ -88,7 +88,7 @@ _BOUNDARY = re.compile(
     rf"[。｡．]+[{_CLOSERS}]*"
     rf"|(?<![A-Za-z0-9])[!?！？]+[{_CLOSERS}]*"
     rf"|(?<=[A-Za-z0-9])[!?！？]+[{_CLOSERS}]*{_NEXT_SENTENCE}"
-    rf"|\.[{_CLOSERS}]*(?:{_NEXT_SENTENCE}|(?=[\u3040-\u30ff\u3400-\u9fff]))"
+    rf"|\.[{_CLOSERS}]*(?:{_NEXT_SENTENCE}|(?=[{JAPANESE_SCRIPT}]))"
     rf"|\.(?:\[[^\]\n]{{1,30}}\])+{_NEXT_SENTENCE}"
     r"|\n{2,}|(?<![A-Za-z0-9,])\n|\n(?![a-z]|\d+(?![.)]\s))"
 )

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from kotae import answer, extractive
 from kotae.bench import dataset_language
+from kotae.documents.text import join_wrapped_lines
 from kotae.text import tokenize
 from kotae.text.language import detect_language, has_japanese, majority_language
 
@@ -59,3 +60,20 @@ def test_the_detector_and_the_tokenizer_agree_on_what_is_japanese(text: str) -> 
     assert "".join(tokenize._CJK_RUN.findall(text)) == "".join(
         ch for ch in text if has_japanese(ch)
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("規程は", "﨑の"),  # a compatibility ideograph
+        ("ｶﾀｶﾅの", "説明"),  # half-width katakana
+        ("人々の", "ㇰ音"),  # katakana phonetic extension
+        ("申請は、", "「期限」"),  # Japanese punctuation
+    ],
+)
+def test_wrapped_japanese_lines_join_without_a_space_everywhere(first: str, second: str) -> None:
+    """The loaders and the evidence display read Japanese text with the same ranges."""
+    assert join_wrapped_lines([first, second]) == first + second
+    assert answer.one_line(f"{first}\n{second}") == first + second
+    assert join_wrapped_lines(["Leave", second]) == f"Leave {second}"
+    assert answer.one_line(f"{first}\nLeave") == f"{first} Leave"

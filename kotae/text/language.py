@@ -12,7 +12,10 @@ pipeline, the evaluation, the benchmarks and the tokenizer's CJK runs:
   (``U+3005``, ``U+3006``).
 
 Full-width Latin letters, digits and Japanese punctuation are not script characters: NFKC
-folds the former to ASCII, and punctuation alone says nothing about the language.
+folds the former to ASCII, and punctuation alone says nothing about the language. Where
+Japanese *text* matters (lines that join without a space, spaces OCR puts between
+characters), :data:`JAPANESE_TEXT` adds the CJK punctuation block ``U+3000-303F`` and the
+half- and full-width forms ``U+FF00-FFEF``.
 
 >>> detect_language("API の rate limit"), detect_language("What is the deadline?")
 ('ja', 'en')
@@ -31,6 +34,9 @@ HIRAGANA = "\u3040-\u309f"
 KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff"
 KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006"
 JAPANESE_SCRIPT = HIRAGANA + KATAKANA + KANJI
+CJK_PUNCTUATION = "\u3000-\u303f"
+WIDTH_FORMS = "\uff00-\uffef"
+JAPANESE_TEXT = JAPANESE_SCRIPT + CJK_PUNCTUATION + WIDTH_FORMS
 
 _JAPANESE_CHAR = re.compile(f"[{JAPANESE_SCRIPT}]")
 
