@@ -363,7 +363,9 @@ def answer_question(
 
     ``generator=None`` with mode ``auto`` extracts evidence sentences. Raises
     :class:`~kotae.errors.QueryError` for an empty question,
-    :class:`~kotae.errors.EmptyKnowledgeBaseError` when nothing was ingested, and the
+    :class:`~kotae.errors.EmptyKnowledgeBaseError` when nothing was ingested,
+    :class:`~kotae.errors.QuestionTooLongError` when the question leaves no room in the
+    model's context window (also when the generator reports the overflow), and the
     generator's :class:`~kotae.errors.BackendError` subclasses; each is logged as an error.
     """
     options = options or AskOptions()
