@@ -24,6 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,28 +36,25 @@ from kotae.errors import (
     EmptyKnowledgeBaseError,
     KotaeError,
     QueryError,
+    QuestionTooLongError,
 )
 from kotae.prompts import load_templates
 from kotae.retrieval import SearchResult, search
+from kotae.text.language import JAPANESE_TEXT
+from kotae.text.language import Language as Language  # re-exported, defined there once
+from kotae.text.language import detect_language as detect_language
 from kotae.text.normalize import normalize_text
 
 if TYPE_CHECKING:
     from kotae.kb import Access, KnowledgeBase
 
-Language = Literal["ja", "en"]
 AnswerStatus = Literal["ok", "no_evidence"]
 
 SAFETY_TOKENS = 64  # headroom for chat-template tokens and BPE merges the count cannot see
 DEFAULT_WINDOW = 4096  # when neither the backend nor the settings know the window
 MAX_SNIPPET = 200
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _CITATION = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")
-
-
-def detect_language(text: str) -> Language:
-    """``"ja"`` when the text holds kana or kanji, else ``"en"``."""
-    return "ja" if _JAPANESE.search(text) else "en"
 
 
 def templates(language: Language) -> dict[str, str]:
@@ -222,7 +220,7 @@ def build_messages(
 
     The sources get what is left of ``window`` after the system prompt, the question and
     the answer budget ``max_tokens`` (and at most ``context_tokens`` when set). Raises
-    :class:`~kotae.errors.ContextOverflowError` when not even the question fits.
+    :class:`~kotae.errors.QuestionTooLongError` when not even the question fits.
     """
     t = templates(language)
     frame = t["user"].format(sources="", question=question)
@@ -231,7 +229,7 @@ def build_messages(
     if context_tokens is not None:
         budget = min(budget, context_tokens)
     if budget < 16:
-        raise ContextOverflowError(
+        raise QuestionTooLongError(
             f"the prompt does not fit the model's context window of {window} tokens: the "
             f"question and instructions take {fixed} and the answer budget {max_tokens}. "
             "Shorten the question, lower [answer] max_tokens, or use a model with a larger "
@@ -327,7 +325,9 @@ def rewrite_followup(
             Message("system", t["rewrite_system"]),
             Message("user", t["rewrite_user"].format(history=lines, question=question)),
         ]
-        rewritten = generator.generate(messages, GenerationParams(max_tokens=128)).text.strip()
+        with _question_must_fit():
+            reply = generator.generate(messages, GenerationParams(max_tokens=128))
+        rewritten = reply.text.strip()
         first_line = rewritten.splitlines()[0].strip() if rewritten else ""
         return first_line or question
     short = len(question) <= (12 if language == "ja" else 24)
@@ -363,7 +363,9 @@ def answer_question(
 
     ``generator=None`` with mode ``auto`` extracts evidence sentences. Raises
     :class:`~kotae.errors.QueryError` for an empty question,
-    :class:`~kotae.errors.EmptyKnowledgeBaseError` when nothing was ingested, and the
+    :class:`~kotae.errors.EmptyKnowledgeBaseError` when nothing was ingested,
+    :class:`~kotae.errors.QuestionTooLongError` when the question leaves no room in the
+    model's context window (also when the generator reports the overflow), and the
     generator's :class:`~kotae.errors.BackendError` subclasses; each is logged as an error.
     """
     options = options or AskOptions()
@@ -468,10 +470,12 @@ def _generate(
     timings = {"prompt_ms": _ms(t0)}
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
     t0 = time.perf_counter()
-    if options.on_token is not None:
-        completion = _consume(generator.stream(messages, params), options.on_token, t0, timings)
-    else:
-        completion = generator.generate(messages, params)
+    with _question_must_fit():
+        if options.on_token is not None:
+            stream = generator.stream(messages, params)
+            completion = _consume(stream, options.on_token, t0, timings)
+        else:
+            completion = generator.generate(messages, params)
     timings["generate_ms"] = _ms(t0)
     text = completion.text.strip()
     numbers = parse_citations(text)
@@ -500,6 +504,20 @@ def _generate(
         generator=generator.name,
         prompt=messages,
     )
+
+
+@contextmanager
+def _question_must_fit() -> Iterator[None]:
+    """The generator's context overflow as :class:`~kotae.errors.QuestionTooLongError`: the
+    sources were already packed into the window, so what does not fit is the question."""
+    try:
+        yield
+    except ContextOverflowError as exc:
+        raise QuestionTooLongError(
+            f"the question is too long for the model's context window: {exc} Shorten the question.",
+            message_ja=f"質問がモデルのコンテキスト長に対して長すぎます。質問を短くしてください。"
+            f"（{exc.message_ja or exc}）",
+        ) from exc
 
 
 def _consume(
@@ -562,8 +580,7 @@ def _extract(
     )
 
 
-_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60"
-_CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \\t]*\\n\\s*(?=[{_CJK}])")
+_CJK_BREAK = re.compile(f"(?<=[{JAPANESE_TEXT}])[ \\t]*\\n\\s*(?=[{JAPANESE_TEXT}])")
 
 
 def one_line(text: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import re
 import resource
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ from kotae.config import CONFIG_FILE
 from kotae.errors import ConfigError, DatasetError
 from kotae.ingest import Record, ingest_records
 from kotae.kb import Access, KnowledgeBase, init_kb
+from kotae.text.language import majority_language
 
 METRIC_NAMES = {
     "ndcg@10": "nDCG@10",
@@ -219,13 +219,9 @@ def _latency_figures(latencies: list[float], prefix: str = "query") -> dict[str,
     }
 
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
-
-
 def dataset_language(questions: list[str]) -> str:
     """ "ja" when most questions contain kana or kanji, else "en"."""
-    japanese = sum(1 for q in questions if _JAPANESE.search(q))
-    return "ja" if japanese * 2 >= len(questions) else "en"
+    return majority_language(questions)
 
 
 def _gold_answers(queries_path: Path) -> dict[str, list[str]]:

@@ -17,12 +17,14 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     │   ├── EncryptedDocumentError  password-protected
     │   └── CorruptDocumentError    the file is damaged or not what its name says
     ├── QueryError             an empty or invalid query, unknown user
+    │   └── QuestionTooLongError  the question does not fit the model's context window
     ├── AccessError            an invalid group name or access rule
     ├── BackendError           an embedder / reranker / generator failed (exit code 3)
     │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
     │   ├── BackendTimeoutError      no answer within the read timeout
     │   ├── ModelNotFoundError       the server does not serve the configured model
-    │   └── ContextOverflowError     the prompt does not fit the model's context window
+    │   ├── ContextOverflowError     the prompt does not fit the model's context window
+    │   └── JudgeFormatError         the judge model's reply holds no usable verdict
     └── DatasetError           a dataset folder or eval-set file is malformed
 """
 
@@ -92,6 +94,13 @@ class QueryError(KotaeError):
     """The query is empty or names an unknown user."""
 
 
+class QuestionTooLongError(QueryError):
+    """The question (with the instructions and the answer budget) leaves no room in the
+    generator's context window: bad input, not a backend failure. Raised by
+    :func:`kotae.answer.build_messages`, and in place of the generator's
+    :class:`ContextOverflowError` when kotae had already packed the sources to fit."""
+
+
 class AccessError(KotaeError):
     """A group name is malformed or reserved, or an access rule does not exist."""
 
@@ -115,7 +124,12 @@ class ModelNotFoundError(BackendError):
 
 
 class ContextOverflowError(BackendError):
-    """The prompt (question, sources, answer budget) does not fit the context window."""
+    """The prompt (question, sources, answer budget) does not fit the context window, as
+    the backend reports it; the answer pipeline turns it into :class:`QuestionTooLongError`."""
+
+
+class JudgeFormatError(BackendError):
+    """The judge model's reply holds no usable verdict, even after the retries."""
 
 
 class DatasetError(KotaeError):

@@ -45,6 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kotae.text.language import HIRAGANA, JAPANESE_SCRIPT, KANJI, KATAKANA, has_japanese
+
 if TYPE_CHECKING:
     from kotae.retrieval import SearchResult
     from kotae.text.tokenize import Tokenizer
@@ -70,8 +72,7 @@ _ASKS_NUMBER = re.compile(
     r"|種類|カ国|か国|ヶ国|キロ|メートル|円|ドル)"
 )
 _NUMBER = re.compile(r"\d+")
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006]")
-_OKURIGANA = re.compile(r"(?<=[\u3400-\u9fff\u30a0-\u30ff])[\u3040-\u309f]+$")
+_OKURIGANA = re.compile(f"(?<=[{KANJI}{KATAKANA}])[{HIRAGANA}]+$")
 
 # Sentence ends: 。 and ． always; ! ? after Japanese and, after a Latin word, like a period;
 # . before a space and a capital, digit, quote or bracket, before Japanese (an NFKC-folded ．),
@@ -87,7 +88,7 @@ _BOUNDARY = re.compile(
     rf"[。｡．]+[{_CLOSERS}]*"
     rf"|(?<![A-Za-z0-9])[!?！？]+[{_CLOSERS}]*"
     rf"|(?<=[A-Za-z0-9])[!?！？]+[{_CLOSERS}]*{_NEXT_SENTENCE}"
-    rf"|\.[{_CLOSERS}]*(?:{_NEXT_SENTENCE}|(?=[\u3040-\u30ff\u3400-\u9fff]))"
+    rf"|\.[{_CLOSERS}]*(?:{_NEXT_SENTENCE}|(?=[{JAPANESE_SCRIPT}]))"
     rf"|\.(?:\[[^\]\n]{{1,30}}\])+{_NEXT_SENTENCE}"
     r"|\n{2,}|(?<![A-Za-z0-9,])\n|\n(?![a-z]|\d+(?![.)]\s))"
 )
@@ -298,7 +299,7 @@ def _candidates(result: SearchResult, terms: _Terms) -> list[_Candidate]:
 def _size(text: str) -> float:
     """The length of ``text`` in Japanese characters: its length when it holds kana or kanji
     (digits and names inside Japanese count in full), else its length / ``LATIN_PER_CJK``."""
-    return len(text) if _CJK_CHAR.search(text) else len(text) / LATIN_PER_CJK
+    return len(text) if has_japanese(text) else len(text) / LATIN_PER_CJK
 
 
 def _priors(results: Sequence[SearchResult]) -> list[float]:

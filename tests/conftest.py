@@ -6,11 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from kotae.backends.embedders import EMBEDDERS
+from kotae.backends.generators import GENERATORS
+from kotae.backends.rerankers import RERANKERS
 from kotae.kb import KnowledgeBase, init_kb
+from kotae.testing import create_fake_embedder, create_fake_generator, create_fake_reranker
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "docs"
 SHARED = Path(os.environ.get("KOTAE_SHARED", REPO.parent / "shared"))
+
+# The fakes reach the CLI in a subprocess through kotae's own entry points (pyproject.toml);
+# in this process the tests register them directly, so they work from a source checkout too.
+EMBEDDERS.register("fake", create_fake_embedder)
+RERANKERS.register("fake", create_fake_reranker)
+GENERATORS.register("fake", create_fake_generator)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from kotae.errors import (
     EmptyKnowledgeBaseError,
     KotaeError,
     QueryError,
+    QuestionTooLongError,
     localized,
 )
 from kotae.kb import Access, KnowledgeBase
@@ -139,10 +140,39 @@ def test_build_messages_fits_the_window_and_numbers_the_sources() -> None:
 
 
 def test_build_messages_raises_when_not_even_the_question_fits() -> None:
-    with pytest.raises(ContextOverflowError) as info:
+    with pytest.raises(QuestionTooLongError) as info:
         build_messages("質問" * 300, [result(1, "x")], "ja", window=512, max_tokens=256)
     assert "512" in str(info.value)
     assert "コンテキスト長" in localized(info.value, "ja")
+    assert isinstance(info.value, QueryError) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_backend_context_overflow_is_the_question_being_too_long(
+    filled: KnowledgeBase, streamed: bool
+) -> None:
+    """The sources were packed to fit the window: what the backend refuses is the question."""
+
+    class Overflowing(FakeGenerator):
+        def generate(self, messages: object, params: object = None) -> object:
+            raise ContextOverflowError("the prompt does not fit", message_ja="収まりません")
+
+        def stream(self, messages: object, params: object = None) -> object:
+            yield from ()
+            raise ContextOverflowError("the prompt does not fit", message_ja="収まりません")
+
+    options = AskOptions(on_token=(lambda _token: None) if streamed else None)
+    with pytest.raises(QuestionTooLongError) as info:
+        answer_question(filled, "経費の申請期限は？", Access.public(), Overflowing(), options)
+    assert info.value.exit_code == 2 and isinstance(info.value.__cause__, ContextOverflowError)
+    assert "the prompt does not fit" in str(info.value) and "Shorten the question" in str(
+        info.value
+    )
+    assert "質問を短く" in localized(info.value, "ja") and "収まりません" in localized(
+        info.value, "ja"
+    )
+    entry = list_entries(filled.catalog.con, limit=1)[0]
+    assert entry.status == "error" and entry.error.startswith("QuestionTooLongError: ")
 
 
 def test_generated_answer_with_checked_citations_and_log(filled: KnowledgeBase) -> None:

@@ -220,7 +220,8 @@ def test_generator_failures_give_one_line_in_the_question_language(
     cases = {
         "unreachable": (["--base-url", f"http://127.0.0.1:{closed_port}/v1", "--model", "x"], 3),
         "model": (["--base-url", server, "--model", "missing-model"], 3),
-        "overflow": (["--base-url", server, "--model", "small"], 3),
+        # the sources were packed to fit: what the server refuses is the question (bad input)
+        "overflow": (["--base-url", server, "--model", "small"], 2),
     }
     for name, (flags, code) in cases.items():
         result = kotae(
@@ -268,17 +269,19 @@ def test_generator_failures_give_one_line_in_the_question_language(
     assert all(e["error"] for e in logged[1:6])
 
 
-def test_context_overflow_is_caught_before_the_call(kb: Path) -> None:
-    result = kotae(
-        "ask",
-        "経費の申請期限は？",
-        "--generator",
-        "fake",
-        kb=kb,
-        env={"KOTAE_GENERATOR__CONTEXT_WINDOW": "300"},
-    )
-    assert result.returncode == 3
-    assert "コンテキスト長 300" in result.stderr
+def test_a_question_too_long_for_the_window_is_bad_input(kb: Path) -> None:
+    window = {"KOTAE_GENERATOR__CONTEXT_WINDOW": "1200"}
+    fits = kotae("ask", "経費の申請期限は？", "--generator", "fake", kb=kb, env=window)
+    assert fits.returncode == 0, fits.stderr
+    for question, words in (
+        ("経費の申請期限は？" * 400, "コンテキスト長 1200"),
+        ("How many days of paid leave? " * 110, "Shorten the question"),
+    ):
+        result = kotae("ask", question, "--generator", "fake", kb=kb, env=window)
+        assert result.returncode == 2, result.stderr  # bad input, not a backend failure (3)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("kotae: error: ") and words in lines[0]
+        assert result.stdout == ""
 
 
 def test_models_ping(kb: Path, server: str) -> None:

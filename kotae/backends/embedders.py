@@ -6,10 +6,10 @@ Built-in backends, chosen by name with :func:`create_embedder`:
   (:mod:`kotae.backends.sentence_transformers`)
 - ``"openai"``: any OpenAI-compatible ``/embeddings`` endpoint
   (:mod:`kotae.backends.openai_compatible`)
-- ``"fake"``: the deterministic hashing embedder for tests (:class:`kotae.testing.FakeEmbedder`)
-
 Third-party embedders register through the ``kotae.backends`` entry-point group under the
-name ``embedder.<name>`` (see :mod:`kotae.backends.registry`).
+name ``embedder.<name>`` (see :mod:`kotae.backends.registry`). The test backend ``"fake"``
+(:class:`kotae.testing.FakeEmbedder`) is one of those: kotae's own package declares it as an
+entry point, so this module never imports :mod:`kotae.testing`.
 """
 
 from __future__ import annotations
@@ -60,16 +60,9 @@ def _create_openai(options: Mapping[str, Any]) -> Embedder:
     return create_openai_embedder(options)
 
 
-def _create_fake(options: Mapping[str, Any]) -> Embedder:
-    from kotae.testing import create_fake_embedder
-
-    return create_fake_embedder(options)
-
-
 EMBEDDERS: BackendRegistry[Embedder] = BackendRegistry("embedder")
 EMBEDDERS.register("sentence-transformers", _create_sentence_transformers)
 EMBEDDERS.register("openai", _create_openai)
-EMBEDDERS.register("fake", _create_fake)
 
 
 def create_embedder(name: str, options: Mapping[str, Any] | None = None) -> Embedder:

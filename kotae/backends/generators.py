@@ -10,10 +10,10 @@ in ``kotae.toml``, or ``KOTAE_GENERATOR__BACKEND``):
   (:mod:`kotae.backends.llamacpp`)
 - ``"transformers"``: a Hugging Face model from a local folder, extra ``kotae[transformers]``
   (:mod:`kotae.backends.transformers_generator`)
-- ``"fake"``: the scripted generator for tests (:class:`kotae.testing.FakeGenerator`)
-
 Third-party generators register through the ``kotae.backends`` entry-point group under the
-name ``generator.<name>`` (see :mod:`kotae.backends.registry`).
+name ``generator.<name>`` (see :mod:`kotae.backends.registry`). The scripted test backend
+``"fake"`` (:class:`kotae.testing.FakeGenerator`) is one of those, declared by kotae's own
+package: this module never imports :mod:`kotae.testing`.
 
 A backend raises the typed errors of :mod:`kotae.errors` so that callers can tell the
 asker what went wrong: :class:`~kotae.errors.BackendUnavailableError`,
@@ -159,17 +159,10 @@ def _create_transformers(options: Mapping[str, Any]) -> Generator:
     return create_transformers_generator(options)
 
 
-def _create_fake(options: Mapping[str, Any]) -> Generator:
-    from kotae.testing import create_fake_generator
-
-    return create_fake_generator(options)
-
-
 GENERATORS: BackendRegistry[Generator] = BackendRegistry("generator")
 GENERATORS.register("openai", _create_openai)
 GENERATORS.register("llamacpp", _create_llamacpp)
 GENERATORS.register("transformers", _create_transformers)
-GENERATORS.register("fake", _create_fake)
 
 
 def create_generator(name: str, options: Mapping[str, Any] | None = None) -> Generator:

@@ -3,10 +3,10 @@
 Built-in backends, chosen by name with :func:`create_reranker`:
 
 - ``"cross-encoder"``: a sentence-transformers ``CrossEncoder`` from a local directory
-- ``"fake"``: :class:`kotae.testing.FakeReranker` (feature overlap, for tests)
-
 Third-party rerankers register through the ``kotae.backends`` entry-point group under the
-name ``reranker.<name>``.
+name ``reranker.<name>``. The test backend ``"fake"`` (:class:`kotae.testing.FakeReranker`,
+feature overlap) is one of those, declared by kotae's own package: this module never
+imports :mod:`kotae.testing`.
 """
 
 from __future__ import annotations
@@ -106,15 +106,8 @@ def _create_cross_encoder(options: Mapping[str, Any]) -> Reranker:
     return CrossEncoderReranker(parse_options(CrossEncoderOptions, options, "cross-encoder"))
 
 
-def _create_fake(options: Mapping[str, Any]) -> Reranker:
-    from kotae.testing import create_fake_reranker
-
-    return create_fake_reranker(options)
-
-
 RERANKERS: BackendRegistry[Reranker] = BackendRegistry("reranker")
 RERANKERS.register("cross-encoder", _create_cross_encoder)
-RERANKERS.register("fake", _create_fake)
 
 
 def create_reranker(name: str, options: Mapping[str, Any] | None = None) -> Reranker:

@@ -16,12 +16,13 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from kotae.answer import Answer, AskOptions, Turn, answer_question, detect_language
+from kotae.answer import Answer, AskOptions, Turn, answer_question
 from kotae.backends.generators import Generator, create_generator
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.config import CONFIG_FILE, Settings, load_settings
 from kotae.errors import KotaeError, localized
 from kotae.kb import Access, KnowledgeBase, find_kb_dir
+from kotae.text.language import detect_language
 
 AsOption = Annotated[str | None, typer.Option("--as", help="Ask as this user (see `kotae users`).")]
 GroupsOption = Annotated[

@@ -1,4 +1,4 @@
-"""``kotae eval run|list|show|compare|gate|report``: runs over an eval set, and what they say."""
+"""``kotae eval run|list|show|compare|gate|report|synth``: runs over an eval set."""
 
 from __future__ import annotations
 
@@ -15,9 +15,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
-from kotae.cli.eval import eval_app
 from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
+
+
+def register(app: typer.Typer) -> None:
+    """Add run, list, show, compare, gate, report and synth to the ``kotae eval`` group."""
+    app.command()(run)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(compare)
+    app.command()(gate)
+    app.command()(report)
+    app.command()(synth)
+
 
 MAIN_METRICS = (
     "recall@5",
@@ -34,7 +45,6 @@ MAIN_METRICS = (
 )
 
 
-@eval_app.command()
 def run(
     eval_set: Annotated[Path, typer.Option("--set", help="The eval set (JSONL).")],
     config: Annotated[
@@ -191,7 +201,6 @@ def _headline(run: RunSummary) -> str:
     return " · ".join(parts)
 
 
-@eval_app.command("list")
 def list_(json_out: JsonOption = False, kb: KbOption = None) -> None:
     """List evaluation runs, newest first."""
     from kotae.evaluation.store import list_runs
@@ -217,7 +226,6 @@ def list_(json_out: JsonOption = False, kb: KbOption = None) -> None:
     console.print(table)
 
 
-@eval_app.command()
 def show(
     run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
     questions: Annotated[
@@ -258,7 +266,6 @@ def show(
         console.print(f"{escape(r.item_id)}  {r.status}  {scores}")
 
 
-@eval_app.command()
 def compare(
     run_a: Annotated[str, typer.Argument(help="The first run (baseline).")],
     run_b: Annotated[str, typer.Argument(help="The second run.")],
@@ -316,7 +323,6 @@ def _gate(
     return report
 
 
-@eval_app.command()
 def gate(
     baseline: Annotated[str, typer.Option("--baseline", help="The run to defend.")],
     candidate: Annotated[str, typer.Option("--candidate", help="The run of the change.")],
@@ -359,7 +365,6 @@ def gate(
         raise typer.Exit(1)
 
 
-@eval_app.command()
 def report(
     run_ids: Annotated[list[str], typer.Argument(help="Runs to put in the report.")],
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
@@ -391,7 +396,6 @@ def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> N
     console.print(f"wrote {escape(str(out))}")
 
 
-@eval_app.command()
 def synth(
     out: Annotated[Path, typer.Option("--out", help="The eval set (JSONL) to write.")],
     n: Annotated[int, typer.Option("-n", "--questions", min=1, max=10_000)] = 50,

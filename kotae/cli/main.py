@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kotae.cli import acl, ask, bench, eval, eval_runs, kb_commands, log, models
+from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
 from kotae.cli.common import console, fail
 from kotae.errors import KotaeError
 
@@ -34,8 +34,12 @@ app.add_typer(kb_commands.users_app, name="users")
 app.add_typer(acl.groups_app, name="groups")
 app.add_typer(acl.acl_app, name="acl")
 app.add_typer(bench.bench_app, name="bench")
-assert eval_runs  # its module registers run, list, show, compare, gate, report on eval_app
-app.add_typer(eval.eval_app, name="eval")
+eval_app = typer.Typer(
+    help="Evaluate retrieval and answers on your own questions.", no_args_is_help=True
+)
+eval_sets.register(eval_app)
+eval_runs.register(eval_app)
+app.add_typer(eval_app, name="eval")
 app.add_typer(log.log_app, name="log")
 app.add_typer(models.models_app, name="models")
 app.add_typer(models.config_app, name="config")

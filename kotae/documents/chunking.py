@@ -29,11 +29,12 @@ import re
 from dataclasses import dataclass
 
 from kotae.documents.model import Block, Chunk, LoadedDocument
+from kotae.text.language import JAPANESE_SCRIPT
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 # The lookahead lets the engine skip positions that cannot end a sentence (2x faster).
 _SENTENCE_END = re.compile(
-    r"(?=[。!?.\n])(?:(?:[。!?]+|\.(?=\s|$|[\u3040-\u30ff\u3400-\u9fff]))"
+    rf"(?=[。!?.\n])(?:(?:[。!?]+|\.(?=\s|$|[{JAPANESE_SCRIPT}]))"
     r"[」』）)\]\"'”’]*[ \t]*|\n+)"
 )
 _CLAUSE_END = re.compile(r"[、,;]\s*|\s+")

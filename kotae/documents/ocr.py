@@ -19,6 +19,7 @@ from typing import Any
 from kotae.documents.model import Block, LoadedDocument
 from kotae.documents.text import join_wrapped_lines
 from kotae.errors import CorruptDocumentError, UnsupportedFormatError
+from kotae.text.language import JAPANESE_TEXT
 from kotae.text.normalize import normalize_text
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
@@ -28,9 +29,8 @@ OCR_HINT = (
 )
 MAX_SIDE_PX = 3500  # larger scans (600 dpi) are downscaled: as accurate, several times faster
 MIN_SIDE_PX = 1600  # smaller images (screen resolution) are upscaled: far fewer OCR errors
-_CJK = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _BLANK_LINES = re.compile(r"\n\s*\n")
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{JAPANESE_TEXT}]) +(?=[{JAPANESE_TEXT}])")
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,12 +17,13 @@ from typing import Any
 from kotae.documents.encoding import decode_bytes
 from kotae.documents.model import Block, BlockKind, LoadedDocument
 from kotae.errors import CorruptDocumentError
+from kotae.text.language import JAPANESE_TEXT
 from kotae.text.normalize import normalize_inline, normalize_text
 
 ROWS_PER_TABLE_BLOCK = 40
 _BLANK_LINES = re.compile(r"\n[ \t\u3000]*\n")
-_CJK_END = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]$")
-_CJK_START = re.compile(r"^[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+_CJK_END = re.compile(f"[{JAPANESE_TEXT}]$")
+_CJK_START = re.compile(f"^[{JAPANESE_TEXT}]")
 _HYPHENATED = re.compile(r"[A-Za-z]-$")
 
 

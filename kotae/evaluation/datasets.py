@@ -216,7 +216,7 @@ def import_dataset(folder: str | Path) -> ImportedSet:
     score above 0 (in qrels order), ``language`` detected from the question, ``tags`` =
     ``[folder name]``. Queries with neither a qrel nor an answer are skipped and counted.
     """
-    from kotae.answer import detect_language
+    from kotae.text.language import detect_language
 
     folder = Path(folder)
     files = dataset_files(folder)

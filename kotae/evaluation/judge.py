@@ -7,8 +7,9 @@ Qwen through Ollama). Its prompt is in the language of the question
     {"correctness": 0-1, "faithfulness": 0-1, "reason": "..."}
 
 Local models often wrap JSON in prose or code fences, use full-width digits, or write
-``"correctness": "0.8"``. :func:`parse_verdict` takes the first JSON object in the reply,
-tolerates those, and rejects anything else. A reply that still cannot be read is retried
+``"correctness": "0.8"``. :func:`parse_verdict` takes the first JSON object in the reply
+that holds a verdict (:mod:`kotae.jsonreply`), tolerates those, and rejects anything else
+with :class:`~kotae.errors.JudgeFormatError`. A reply that still cannot be read is retried
 (``retries`` times, the error shown to the model); if it never parses, the question gets
 **no** score for these metrics and the failure is counted (``QuestionResult.failures``):
 a judge failure is never scored as 0 or 1.
@@ -16,18 +17,19 @@ a judge failure is never scored as 0 or 1.
 
 from __future__ import annotations
 
-import json
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kotae.backends.generators import GenerationParams, Generator, Message
+from kotae.errors import JudgeFormatError
+from kotae.jsonreply import json_objects
 from kotae.prompts import load_templates
 
+__all__ = ["CRITERIA", "JudgeFormatError", "Verdict", "judge_answer", "parse_verdict"]
+
 CRITERIA = ("correctness", "faithfulness")
-_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
 def judge_templates(language: str) -> dict[str, str]:
@@ -40,30 +42,17 @@ class Verdict:
     reason: str = ""
 
 
-class JudgeFormatError(ValueError):
-    """The judge's reply holds no usable verdict."""
-
-
 def parse_verdict(reply: str) -> Verdict:
     """The verdict in ``reply``: the first JSON object with both criteria in 0..1."""
-    text = unicodedata.normalize("NFKC", reply)
-    text = re.sub(r"```(?:json)?", "", text)
     problems = []
-    for match in _OBJECT.finditer(text):
-        try:
-            data = json.loads(match.group(0))
-        except json.JSONDecodeError as exc:
-            problems.append(f"not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(data, dict):
-            continue
+    for data in json_objects(unicodedata.normalize("NFKC", reply)):
         try:
             scores = {name: _score(data, name) for name in CRITERIA}
         except JudgeFormatError as exc:
             problems.append(str(exc))
             continue
         return Verdict(scores, str(data.get("reason", ""))[:500])
-    detail = "; ".join(problems) or "no JSON object"
+    detail = "; ".join(problems) or "no valid JSON object"
     raise JudgeFormatError(f"the judge's reply has no usable verdict: {detail}")
 
 

@@ -21,7 +21,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Language = Literal["ja", "en"]
+from kotae.text.language import Language as Language  # re-exported, defined there once
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import math
 import operator
 import os
@@ -31,9 +32,13 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 from kotae.errors import ConfigError
 from kotae.evaluation.metrics import percentile
@@ -302,72 +307,15 @@ METRIC_MEANINGS: dict[str, dict[str, str]] = {
     },
 }
 
-CSS = """
-:root { color-scheme: light; }
-body { font-family: "Hiragino Sans", "Noto Sans CJK JP", "Yu Gothic", Meiryo, "IPAexGothic",
-  "DejaVu Sans", sans-serif; margin: 20px 24px; color: #1a1a1a; background: #fff;
-  line-height: 1.5; max-width: 1400px; }
-h1 { font-size: 1.6em; margin: 0 0 4px; }
-h2 { font-size: 1.25em; margin: 32px 0 8px; border-bottom: 2px solid #ddd; padding-bottom: 4px; }
-h3 { font-size: 1.05em; margin: 20px 0 6px; }
-.meta { color: #444; margin: 0; }
-.meta span { margin-right: 1.5em; }
-.note { color: #555; font-size: 0.9em; margin: 4px 0 10px; }
-.warn { color: #a40000; font-size: 0.9em; }
-table { border-collapse: collapse; font-size: 0.92em; margin: 6px 0; }
-th, td { border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }
-th { background: #f0f3f7; }
-td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.metric { white-space: normal; }
-.ci { white-space: nowrap; }
-td.run-name { white-space: nowrap; }
-.scroll { overflow-x: auto; }
-.js table.sortable th { cursor: pointer; }
-.failed { display: block; color: #a40000; font-weight: bold; font-size: 0.9em; }
-.id { display: block; color: #777; font-size: 0.8em; }
-.pass { color: #0a6b1f; font-weight: bold; }
-.fail { color: #a40000; font-weight: bold; }
-.unmeasured { color: #777; }
-svg.chart { display: block; margin: 8px 0; background: #fff; }
-svg.chart text { font-size: 12px; fill: #222; }
-svg.chart .axis line, svg.chart .axis path { stroke: #888; }
-svg.chart .grid { stroke: #e6e6e6; }
-details { border: 1px solid #ddd; border-radius: 4px; margin: 4px 0; padding: 4px 8px; }
-details[open] { background: #fafbfc; }
-summary { cursor: pointer; }
-summary .score { display: inline-block; min-width: 9em; font-variant-numeric: tabular-nums; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 8px 0; }
-dt { font-weight: bold; }
-dd { margin: 0; }
-.text { white-space: pre-wrap; overflow-wrap: anywhere; }
-ul, ol { margin: 2px 0; padding-left: 1.4em; }
-"""
 
-# Sortable tables: a click on a header sorts by the cells' data-sort value (else their text).
-SCRIPT = """
-document.documentElement.classList.add("js");
-document.querySelectorAll("table.sortable").forEach(function (table) {
-  table.querySelectorAll("thead th").forEach(function (th, col) {
-    th.addEventListener("click", function () {
-      var body = table.tBodies[0];
-      var up = th.getAttribute("data-order") !== "asc";
-      th.setAttribute("data-order", up ? "asc" : "desc");
-      var key = function (row) {
-        var cell = row.cells[col];
-        var v = cell ? (cell.getAttribute("data-sort") || cell.textContent) : "";
-        var n = parseFloat(v);
-        return isNaN(n) ? v : n;
-      };
-      Array.from(body.rows).sort(function (a, b) {
-        var x = key(a), y = key(b);
-        var c = typeof x === "number" && typeof y === "number"
-          ? x - y : String(x).localeCompare(String(y));
-        return up ? c : -c;
-      }).forEach(function (row) { body.appendChild(row); });
-    });
-  });
-});
-"""
+def _static(name: str) -> str:
+    return (resources.files("kotae.evaluation") / "templates" / name).read_text(encoding="utf-8")
+
+
+# The page's only stylesheet and script, inline; their hashes are in its CSP. The script
+# makes tables sortable: a click on a header sorts by the cells' data-sort value, else text.
+CSS = _static("report.css")
+SCRIPT = _static("report.js")
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,16 +372,30 @@ def render_report(
     labels = LABELS[language]
     main = main_metric(runs)
     colours = {run.id: RUN_COLOURS[i % len(RUN_COLOURS)] for i, run in enumerate(runs)}
-    sections = [
-        _header(runs, items, labels),
-        _comparison(runs, results, colours, labels),
-        _quality_cost_chart(runs, main, colours, labels),
-        _latency_chart(runs, results, colours, labels),
-        _kpi_section(runs, results, use_case, kpis, labels),
-        _all_metrics(runs, labels, METRIC_MEANINGS[language]),
-        _worst_section(runs, results, items, main, worst, labels),
-    ]
-    return _page(labels["title"], language, "\n".join(sections))
+    csp = (
+        f"default-src 'none'; style-src '{_sha256(CSS)}'; script-src '{_sha256(SCRIPT)}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            language=language,
+            L=labels,
+            csp=Markup(csp),  # our own hashes and keywords, quoted as CSP wants them
+            css=Markup(CSS),
+            script=Markup(SCRIPT),
+            runs=runs,
+            header=_header(runs, items),
+            comparison=_comparison(runs, results, colours, labels),
+            quality_cost=_quality_cost_chart(runs, main, colours, labels),
+            latency=_latency_chart(runs, results, colours, labels),
+            kpis=_kpi_section(runs, results, use_case, kpis, labels),
+            all_metrics=_all_metrics(runs),
+            meanings=METRIC_MEANINGS[language],
+            worst=_worst_section(runs, results, items, main, worst, labels),
+        )
+    )
 
 
 def access_label(run: RunSummary, labels: Mapping[str, str] | None = None) -> str:
@@ -535,39 +497,16 @@ def write_report(path: str | os.PathLike[str], html: str) -> Path:
     return target
 
 
-# -- page and sections -------------------------------------------------------------------
+# -- what the template shows: numbers computed and formatted here --------------------------
 
 
-def _page(title: str, language: str, body: str) -> str:
-    csp = (
-        f"default-src 'none'; style-src '{_sha256(CSS)}'; script-src '{_sha256(SCRIPT)}'; "
-        "base-uri 'none'; form-action 'none'"
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"{body}\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    )
-
-
-def _header(
-    runs: Sequence[RunSummary], items: Mapping[str, EvalItem], labels: dict[str, str]
-) -> str:
-    set_names = ", ".join(dict.fromkeys(run.set_name for run in runs))
-    date = _format_date(max(run.created_at for run in runs))
-    questions = len(items) if items else max(run.n_questions for run in runs)
-    names = ", ".join(run.name for run in runs)
-    return (
-        f'<header>\n<h1>{_e(labels["title"])}: {_e(set_names)}</h1>\n<p class="meta">'
-        f"<span>{_e(labels['set'])}: <b>{_e(set_names)}</b></span>"
-        f"<span>{_e(labels['date'])}: <b>{_e(date)}</b></span>"
-        f'<span>{_e(labels["questions"])}: <b class="n-questions">{questions}</b></span>'
-        f"<span>{_e(labels['runs_compared'])}: <b>{len(runs)}</b> ({_e(names)})</span>"
-        "</p>\n</header>"
-    )
+def _header(runs: Sequence[RunSummary], items: Mapping[str, EvalItem]) -> dict[str, Any]:
+    return {
+        "set_names": ", ".join(dict.fromkeys(run.set_name for run in runs)),
+        "date": _format_date(max(run.created_at for run in runs)),
+        "questions": len(items) if items else max(run.n_questions for run in runs),
+        "names": ", ".join(run.name for run in runs),
+    }
 
 
 def _comparison(
@@ -575,72 +514,41 @@ def _comparison(
     results: Mapping[str, Sequence[QuestionResult]],
     colours: Mapping[str, str],
     labels: dict[str, str],
-) -> str:
+) -> dict[str, Any]:
     columns = [name for name in QUALITY_METRICS if any(name in run.metrics for run in runs)]
-    # metric names may break after an underscore (citation_precision), to keep the table narrow
-    head = "".join(f"<th>{_e(name).replace('_', '_<wbr>')}</th>" for name in columns)
     rows = []
     for run in runs:
         run_results = results.get(run.id, ())
         latencies = _latencies(run_results)
-        p50, p95 = percentile(latencies, 50.0), percentile(latencies, 95.0)
-        cells = [_metric_cell(name, run.metrics.get(name), labels) for name in columns]
+        # every metric with failures, and the count of questions that ended in an error
+        failure_lines = [
+            f"{name}: {labels['failed'].format(n=summary.failures)}"
+            for name, summary in run.metrics.items()
+            if summary.failures > 0
+        ]
+        errors = sum(1 for result in run_results if result.status == "error")
+        if errors:
+            failure_lines.append(labels["errors"].format(n=errors))
         rows.append(
-            f'<tr class="run-row" data-run="{_e(run.id)}">'
-            f'<td class="run-name" data-sort="{_e(run.name)}">{_swatch(colours[run.id])} '
-            f"{_e(run.name)}"
-            f'<span class="id">{_e(run.id)}</span>'
-            f'<span class="id access">{_e(labels["access"])}: '
-            f"{_e(access_label(run, labels))}</span></td>{''.join(cells)}"
-            f'<td class="num">{run.n_questions}</td>'
-            f"<td>{_failures_summary(run, run_results, labels)}</td>"
-            f"{_latency_cell(p50)}{_latency_cell(p95)}"
-            f'<td class="num" data-sort="{_sort_key(run.cost_per_1000)}">'
-            f"{_e(_format_cost(run.cost_per_1000, run.currency))}</td></tr>"
+            {
+                "run": run,
+                "colour": colours[run.id],
+                "access": access_label(run, labels),
+                "cells": [(name, run.metrics.get(name)) for name in columns],
+                "failure_lines": failure_lines,
+                "p50": percentile(latencies, 50.0),
+                "p95": percentile(latencies, 95.0),
+            }
         )
-    return (
-        f'<section id="comparison">\n<h2>{_e(labels["comparison"])}</h2>\n'
-        f'<p class="note">{_e(labels["comparison_note"])}</p>\n'
-        '<div class="scroll"><table class="sortable comparison">\n'
-        f"<thead><tr><th>{_e(labels['run'])}</th>{head}"
-        f"<th>{_e(labels['n'])}</th><th>{_e(labels['failures'])}</th>"
-        f"<th>{_e(labels['p50'])}</th><th>{_e(labels['p95'])}</th>"
-        f"<th>{_e(labels['cost'])}</th></tr></thead>\n"
-        f"<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table></div>\n</section>"
-    )
+    return {"columns": columns, "rows": rows}
 
 
-def _all_metrics(
-    runs: Sequence[RunSummary], labels: dict[str, str], meanings: Mapping[str, str]
-) -> str:
+def _all_metrics(runs: Sequence[RunSummary]) -> list[str]:
+    """The metric names of the "All metrics" table: the known ones in order, then the
+    others sorted."""
     known = QUALITY_METRICS + PERFORMANCE_METRICS
     present = {name for run in runs for name in run.metrics}
-    names = [name for name in known if name in present] + sorted(present - set(known))
-    head = "".join(f"<th>{_e(run.name)}</th>" for run in runs)
-    rows = []
-    for name in names:
-        cells = []
-        for run in runs:
-            summary = run.metrics.get(name)
-            if summary is None:
-                cells.append('<td class="num">—</td>')
-                continue
-            cells.append(
-                f'<td class="num" data-sort="{_sort_key(_mean(summary))}">'
-                f"{_summary_html(name, summary)}"
-                f'<span class="id">{_e(labels["n"])}={summary.n}</span>'
-                f"{_failed_badge(summary.failures, labels)}</td>"
-            )
-        rows.append(
-            f'<tr class="metric-row" data-metric="{_e(name)}"><td>{_e(name)}</td>'
-            f"<td>{_e(meanings.get(name, ''))}</td>{''.join(cells)}</tr>"
-        )
-    return (
-        f'<section id="all-metrics">\n<h2>{_e(labels["all_metrics"])}</h2>\n'
-        f'<table class="sortable all-metrics">\n<thead><tr><th>{_e(labels["metric"])}</th>'
-        f"<th>{_e(labels['meaning'])}</th>{head}</tr></thead>\n"
-        f"<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>\n</section>"
-    )
+    return [name for name in known if name in present] + sorted(present - set(known))
 
 
 def _kpi_section(
@@ -649,53 +557,25 @@ def _kpi_section(
     use_case: Mapping[str, Any] | None,
     kpis: Sequence[tuple[str, str, float]],
     labels: dict[str, str],
-) -> str:
+) -> dict[str, Any]:
     about = []
     for key in ("name", "purpose", "users"):
         value = (use_case or {}).get(key)
         if value:
-            label = labels["use_case"] if key == "name" else labels[key]
-            about.append(f"<dt>{_e(label)}</dt><dd>{_e(str(value))}</dd>")
-    intro = f"<dl>{''.join(about)}</dl>\n" if about else ""
-    if not kpis:
-        return (
-            f'<section id="kpis">\n<h2>{_e(labels["kpis"])}</h2>\n{intro}'
-            f'<p class="note">{_e(labels["no_kpis"])}</p>\n</section>'
-        )
-    head = "".join(f"<th>{_e(run.name)}</th>" for run in runs)
-    rows = []
-    for name, op, target in kpis:
-        cells = []
-        for run in runs:
-            verdict = KpiVerdict(name, op, target, kpi_value(name, run, results.get(run.id, ())))
-            cells.append(_verdict_cell(verdict, run, labels))
-        rows.append(
-            f'<tr class="kpi-row" data-kpi="{_e(name)}"><td>{_e(name)}</td>'
-            f'<td class="num">{_e(op)} {_e(_format_kpi(name, target, None))}</td>'
-            f"{''.join(cells)}</tr>"
-        )
-    return (
-        f'<section id="kpis">\n<h2>{_e(labels["kpis"])}</h2>\n{intro}'
-        f'<p class="note">{_e(labels["kpi_note"])}</p>\n'
-        f'<table class="kpis">\n<thead><tr><th>{_e(labels["kpi"])}</th>'
-        f"<th>{_e(labels['target'])}</th>{head}</tr></thead>\n"
-        f"<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>\n</section>"
-    )
-
-
-def _verdict_cell(verdict: KpiVerdict, run: RunSummary, labels: dict[str, str]) -> str:
-    passed = verdict.passed
-    if passed is None:
-        return (
-            f'<td class="verdict unmeasured" data-run="{_e(run.id)}">'
-            f"{_e(labels['not_measured'])}</td>"
-        )
-    mark, css = ("✅", "pass") if passed else ("❌", "fail")
-    value = _format_kpi(verdict.name, verdict.value, run.currency)
-    return (
-        f'<td class="verdict {css}" data-run="{_e(run.id)}">{mark} '
-        f'<span class="value">{_e(value)}</span></td>'
-    )
+            about.append((labels["use_case"] if key == "name" else labels[key], str(value)))
+    rows = [
+        {
+            "name": name,
+            "op": op,
+            "target": _format_kpi(name, target, None),
+            "verdicts": [
+                (run, KpiVerdict(name, op, target, kpi_value(name, run, results.get(run.id, ()))))
+                for run in runs
+            ],
+        }
+        for name, op, target in kpis
+    ]
+    return {"about": about, "rows": rows}
 
 
 def _worst_section(
@@ -705,22 +585,17 @@ def _worst_section(
     main: str | None,
     worst: int,
     labels: dict[str, str],
-) -> str:
-    metric = main or "—"
-    parts = [
-        f'<section id="worst">\n<h2>{_e(labels["worst"])}</h2>',
-        f'<p class="note">{_e(labels["worst_note"].format(n=worst, metric=metric))}</p>',
-    ]
+) -> dict[str, Any]:
+    """Each run with its worst questions' details (None when the run has no results)."""
+    shown = []
     for run in runs:
-        parts.append(f'<div class="run-worst" data-run="{_e(run.id)}">\n<h3>{_e(run.name)}</h3>')
         run_results = results.get(run.id)
-        if not run_results:
-            parts.append(f'<p class="note">{_e(labels["no_results"])}</p>')
-        for result in worst_questions(run_results or (), main, worst):
-            parts.append(_question_details(result, items.get(result.item_id), main, labels))
-        parts.append("</div>")
-    parts.append("</section>")
-    return "\n".join(parts)
+        questions = [
+            _question_details(result, items.get(result.item_id), main, labels)
+            for result in worst_questions(run_results or (), main, worst)
+        ]
+        shown.append((run, questions if run_results else None))
+    return {"count": worst, "metric": main or "—", "runs": shown}
 
 
 def worst_questions(
@@ -741,7 +616,7 @@ def worst_questions(
 
 def _question_details(
     result: QuestionResult, item: EvalItem | None, main: str | None, labels: dict[str, str]
-) -> str:
+) -> dict[str, Any]:
     question = item.question if item else result.item_id
     preview = (
         question
@@ -756,63 +631,31 @@ def _question_details(
         score = f"{main}: {labels['failed_reason'].format(reason=result.failures[main])}"
     else:
         score = f"{main}: {_format_value(main, _finite(result.metrics.get(main)))}"
-    sources = set(item.sources) if item else set()
-    fields = [
-        (
-            labels["question"],
-            f'<div class="text">{_e(question)}</div>'
-            + ("" if item else f" {_e(labels['not_in_set'])}"),
-        ),
-    ]
-    if item:
-        fields += [
-            (labels["reference_answers"], _list(item.answers)),
-            (labels["reference_sources"], _list(item.sources)),
-        ]
-        if item.tags:
-            fields.append((labels["tags"], _e(", ".join(item.tags))))
-    retrieved = "".join(
-        f"<li>{_e(key)}"
-        + (f' <span class="pass" title="{_e(labels["hit"])}">✓</span>' if key in sources else "")
-        + "</li>"
-        for key in result.retrieved
-    )
-    passages = "".join(f'<li><div class="text">{_e(text)}</div></li>' for text in result.passages)
-    fields += [
-        (labels["retrieved"], f"<ol>{retrieved}</ol>" if retrieved else "—"),
-        (labels["passages"], f"<ul>{passages}</ul>" if passages else "—"),
-        (labels["cited"], _list(result.cited)),
-        (labels["answer"], f'<div class="text answer">{_e(result.answer) or "—"}</div>'),
-        (labels["status"], _e(labels[f"status_{result.status}"])),
-    ]
-    if result.error:
-        fields.append((labels["error"], f'<div class="text fail">{_e(result.error)}</div>'))
-    fields.append((labels["scores"], _question_metrics(result, labels)))
-    body = "".join(f"<dt>{_e(label)}</dt><dd>{value}</dd>" for label, value in fields)
-    return (
-        f'<details class="question" data-item="{_e(result.item_id)}">'
-        f'<summary><span class="score">{_e(score)}</span> {_e(preview)}</summary>'
-        f"<dl>{body}</dl></details>"
-    )
+    return {
+        "result": result,
+        "item": item,
+        "question": question,
+        "preview": preview,
+        "score": score,
+        "sources": set(item.sources) if item else set(),
+        "metrics": _question_metrics(result, labels),
+    }
 
 
-def _question_metrics(result: QuestionResult, labels: dict[str, str]) -> str:
-    """One question's metrics, failures (with why), timings and token counts as a table."""
+def _question_metrics(result: QuestionResult, labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    """One question's metrics, failures (with why), timings and token counts: the
+    ``(name, text, css class)`` of each row."""
     rows = []
     names = list(result.metrics) + [name for name in result.failures if name not in result.metrics]
     for name in names:
         if name in result.failures:
             text = labels["failed_reason"].format(reason=result.failures[name])
-            rows.append(f'<tr><td>{_e(name)}</td><td class="fail">{_e(text)}</td></tr>')
+            rows.append((name, text, "fail"))
         else:
-            value = _format_value(name, _finite(result.metrics.get(name)))
-            rows.append(f'<tr><td>{_e(name)}</td><td class="num">{_e(value)}</td></tr>')
+            rows.append((name, _format_value(name, _finite(result.metrics.get(name))), "num"))
     for name, number in list(result.timings.items()) + list(result.usage.items()):
-        value = _format_value(name, float(number))
-        rows.append(f'<tr><td>{_e(name)}</td><td class="num">{_e(value)}</td></tr>')
-    if not rows:
-        return "—"
-    return f'<table class="question-metrics"><tbody>{"".join(rows)}</tbody></table>'
+        rows.append((name, _format_value(name, float(number)), "num"))
+    return rows
 
 
 # -- charts --------------------------------------------------------------------------------
@@ -855,52 +698,39 @@ def _tick_label(value: float, axis: _Axis) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def _frame(x: _Axis | None, y: _Axis, x_title: str, y_title: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A chart's size, plot area, ticks ``(pixel, label)`` and axis titles."""
+
+    y_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str]]
+    x_title: str
+    y_title: str
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    left: int = MARGIN_LEFT
+    right: int = CHART_WIDTH - MARGIN_RIGHT
+    top: int = MARGIN_TOP
+    bottom: int = CHART_HEIGHT - MARGIN_BOTTOM
+
+
+def _frame(x: _Axis | None, y: _Axis, x_title: str, y_title: str) -> _Frame:
     """Grid lines, tick labels and axis titles of a chart."""
-    left, right = MARGIN_LEFT, CHART_WIDTH - MARGIN_RIGHT
-    top, bottom = MARGIN_TOP, CHART_HEIGHT - MARGIN_BOTTOM
-    parts = ['<g class="axis">']
-    for tick in y.ticks:
-        py = y(tick)
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{right}" y1="{py:.1f}" y2="{py:.1f}"/>'
-            f'<text x="{left - 6}" y="{py + 4:.1f}" text-anchor="end">'
-            f"{_e(_tick_label(tick, y))}</text>"
-        )
-    if x is not None:
-        for tick in x.ticks:
-            px = x(tick)
-            parts.append(
-                f'<line class="grid" x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{bottom}"/>'
-                f'<text x="{px:.1f}" y="{bottom + 16}" text-anchor="middle">'
-                f"{_e(_tick_label(tick, x))}</text>"
-            )
-    parts.append(
-        f'<path d="M{left},{top} V{bottom} H{right}" fill="none"/>'
-        f'<text x="{(left + right) / 2:.1f}" y="{CHART_HEIGHT - 12}" text-anchor="middle">'
-        f"{_e(x_title)}</text>"
-        f'<text transform="translate(16,{(top + bottom) / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{_e(y_title)}</text></g>'
-    )
-    return parts
-
-
-def _svg(chart_id: str, title: str, parts: Sequence[str]) -> str:
-    return (
-        f'<svg id="{chart_id}" class="chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'width="{CHART_WIDTH}" height="{CHART_HEIGHT}" '
-        f'viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" aria-label="{_e(title)}">'
-        f"<title>{_e(title)}</title>{''.join(parts)}</svg>"
+    return _Frame(
+        y_ticks=[(y(tick), _tick_label(tick, y)) for tick in y.ticks],
+        x_ticks=[(x(tick), _tick_label(tick, x)) for tick in x.ticks] if x is not None else [],
+        x_title=x_title,
+        y_title=y_title,
     )
 
 
 def _quality_cost_chart(
     runs: Sequence[RunSummary], main: str | None, colours: Mapping[str, str], labels: dict[str, str]
-) -> str:
-    title = labels["quality_cost"]
-    head = f'<section id="quality-cost">\n<h2>{_e(title)}</h2>\n'
+) -> dict[str, Any] | None:
+    """The quality-against-cost chart: one point per run with its confidence interval;
+    None when no run has a quality metric."""
     if main is None:
-        return f'{head}<p class="note">{_e(labels["no_quality"])}</p>\n</section>'
+        return None
     currencies = list(dict.fromkeys(run.currency for run in runs if run.currency))
     currency = ", ".join(currencies) or "—"
     plotted = [
@@ -908,7 +738,6 @@ def _quality_cost_chart(
         for run in runs
         if _finite(run.cost_per_1000) is not None and _mean(run.metrics.get(main)) is not None
     ]
-    note = labels["quality_cost_note"].format(metric=main, currency=currency)
     warnings = []
     if len(currencies) > 1:
         warnings.append(labels["mixed_currencies"].format(currencies=currency))
@@ -925,32 +754,34 @@ def _quality_cost_chart(
     y_hi = min(1.0, (max(highs) if plotted else 1.0) + pad)
     y = _axis(y_lo, y_hi, CHART_HEIGHT - MARGIN_BOTTOM, MARGIN_TOP)
     x = _axis(0.0, max(costs, default=0.0) * 1.08, MARGIN_LEFT + 10, CHART_WIDTH - MARGIN_RIGHT)
-    parts = _frame(x, y, labels["cost_axis"].format(currency=currency), main)
+    points = []
     for run, cost, summary, low, high in zip(plotted, costs, summaries, lows, highs, strict=True):
         px, py = x(cost), y(summary.mean)
-        colour = colours[run.id]
         anchor, dx = ("end", -12) if px > CHART_WIDTH - 200 else ("start", 12)
         tip = (
             f"{run.name}: {main} {_format_summary(main, summary)}, "
             f"{_format_cost(run.cost_per_1000, run.currency)}"
         )
-        parts.append(
-            f'<g class="point" data-run="{_e(run.id)}"><title>{_e(tip)}</title>'
-            f'<line class="errorbar" x1="{px:.1f}" x2="{px:.1f}" y1="{y(low):.1f}" '
-            f'y2="{y(high):.1f}" stroke="{colour}" stroke-width="2"/>'
-            f'<line x1="{px - 6:.1f}" x2="{px + 6:.1f}" y1="{y(low):.1f}" y2="{y(low):.1f}" '
-            f'stroke="{colour}" stroke-width="2"/>'
-            f'<line x1="{px - 6:.1f}" x2="{px + 6:.1f}" y1="{y(high):.1f}" y2="{y(high):.1f}" '
-            f'stroke="{colour}" stroke-width="2"/>'
-            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="8" fill="{colour}"/>'
-            f'<text x="{px + dx:.1f}" y="{py - 8:.1f}" text-anchor="{anchor}">'
-            f"{_e(_short(run.name))} ({_e(_format_value(main, summary.mean))})</text></g>"
+        points.append(
+            {
+                "run": run,
+                "colour": colours[run.id],
+                "tip": tip,
+                "x": px,
+                "y": py,
+                "y_low": y(low),
+                "y_high": y(high),
+                "label_x": px + dx,
+                "anchor": anchor,
+                "label": f"{_short(run.name)} ({_format_value(main, summary.mean)})",
+            }
         )
-    return (
-        f'{head}<p class="note">{_e(note)}</p>\n'
-        + "".join(f'<p class="warn">{_e(warning)}</p>\n' for warning in warnings)
-        + f"{_svg('chart-quality-cost', title, parts)}\n</section>"
-    )
+    return {
+        "note": labels["quality_cost_note"].format(metric=main, currency=currency),
+        "warnings": warnings,
+        "frame": _frame(x, y, labels["cost_axis"].format(currency=currency), main),
+        "points": points,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -985,16 +816,11 @@ def _latency_chart(
     results: Mapping[str, Sequence[QuestionResult]],
     colours: Mapping[str, str],
     labels: dict[str, str],
-) -> str:
-    title = labels["latency"]
+) -> dict[str, Any]:
+    """The latency chart: one box plot per run with timings."""
     timed = [(run, _latencies(results.get(run.id, ()))) for run in runs]
     boxes = [(run, _box(values)) for run, values in timed if values]
     missing = [run.name for run, values in timed if not values]
-    warning = (
-        f'<p class="warn">{_e(labels["no_timings"].format(runs=", ".join(missing)))}</p>\n'
-        if missing
-        else ""
-    )
     # A timeout far above the rest would flatten every box: the axis stops at twice the
     # highest whisker, and the values above it are marked at the top with their maximum.
     largest = max((box.top for _, box in boxes), default=1.0)
@@ -1002,66 +828,84 @@ def _latency_chart(
     y = _axis(
         0.0, min(largest, OFF_SCALE_FACTOR * whiskers), CHART_HEIGHT - MARGIN_BOTTOM, MARGIN_TOP
     )
-    parts = _frame(None, y, "", labels["latency_axis"])
     left, right = MARGIN_LEFT + 10, CHART_WIDTH - MARGIN_RIGHT
     slot = (right - left) / max(len(boxes), 1)
     half = min(40.0, slot * 0.3)
+    shown = []
     for index, (run, box) in enumerate(boxes):
-        centre = left + slot * (index + 0.5)
-        colour = colours[run.id]
-        tip = (
-            f"{run.name}: n={box.n}, p25 {box.q1:,.0f} ms, median {box.median:,.0f} ms, "
-            f"p75 {box.q3:,.0f} ms, max {box.top:,.0f} ms"
-        )
-        shown = [v for v in box.outliers if v <= y.hi]
         above = [v for v in box.outliers if v > y.hi]
-        dots = "".join(
-            f'<circle class="outlier" cx="{centre:.1f}" cy="{y(v):.1f}" r="3" fill="none" '
-            f'stroke="{colour}"/>'
-            for v in shown
+        shown.append(
+            {
+                "run": run,
+                "colour": colours[run.id],
+                "n": box.n,
+                "tip": (
+                    f"{run.name}: n={box.n}, p25 {box.q1:,.0f} ms, median {box.median:,.0f} ms, "
+                    f"p75 {box.q3:,.0f} ms, max {box.top:,.0f} ms"
+                ),
+                "x": left + slot * (index + 0.5),
+                "half": half,
+                "y_low": y(box.low),
+                "y_high": y(box.high),
+                "y_q3": y(box.q3),
+                "height": max(y(box.q1) - y(box.q3), 1.0),
+                "y_median": y(box.median),
+                "outliers": [y(v) for v in box.outliers if v <= y.hi],
+                "above": (
+                    labels["off_scale"].format(n=len(above), max=f"{max(above):,.0f} ms")
+                    if above
+                    else ""
+                ),
+                "label": _short(run.name),
+                "summary": f"n={box.n}, p50 {box.median:,.0f} ms",
+            }
         )
-        if above:
-            text = labels["off_scale"].format(n=len(above), max=f"{max(above):,.0f} ms")
-            dots += (
-                f'<g class="off-scale"><path d="M{centre - 5:.1f},{MARGIN_TOP + 8} '
-                f'L{centre:.1f},{MARGIN_TOP} L{centre + 5:.1f},{MARGIN_TOP + 8} Z" '
-                f'fill="{colour}"/><text x="{centre + 9:.1f}" y="{MARGIN_TOP + 9}">'
-                f"{_e(text)}</text></g>"
-            )
-        parts.append(
-            f'<g class="box" data-run="{_e(run.id)}" data-n="{box.n}">'
-            f"<title>{_e(tip)}</title>"
-            f'<line x1="{centre:.1f}" x2="{centre:.1f}" y1="{y(box.low):.1f}" '
-            f'y2="{y(box.high):.1f}" stroke="{colour}" stroke-width="1.5"/>'
-            f'<line x1="{centre - half / 2:.1f}" x2="{centre + half / 2:.1f}" '
-            f'y1="{y(box.low):.1f}" y2="{y(box.low):.1f}" stroke="{colour}" stroke-width="1.5"/>'
-            f'<line x1="{centre - half / 2:.1f}" x2="{centre + half / 2:.1f}" '
-            f'y1="{y(box.high):.1f}" y2="{y(box.high):.1f}" stroke="{colour}" '
-            'stroke-width="1.5"/>'
-            f'<rect x="{centre - half:.1f}" y="{y(box.q3):.1f}" width="{2 * half:.1f}" '
-            f'height="{max(y(box.q1) - y(box.q3), 1.0):.1f}" fill="{colour}" '
-            f'fill-opacity="0.2" stroke="{colour}" stroke-width="1.5"/>'
-            f'<line class="median" x1="{centre - half:.1f}" x2="{centre + half:.1f}" '
-            f'y1="{y(box.median):.1f}" y2="{y(box.median):.1f}" stroke="{colour}" '
-            'stroke-width="4"/>'
-            f"{dots}"
-            f'<text x="{centre:.1f}" y="{CHART_HEIGHT - MARGIN_BOTTOM + 16}" '
-            f'text-anchor="middle">{_e(_short(run.name))}</text>'
-            f'<text x="{centre:.1f}" y="{CHART_HEIGHT - MARGIN_BOTTOM + 32}" '
-            f'text-anchor="middle">n={box.n}, p50 {box.median:,.0f} ms</text></g>'
-        )
-    return (
-        f'<section id="latency">\n<h2>{_e(title)}</h2>\n'
-        f'<p class="note">{_e(labels["latency_note"])}</p>\n{warning}'
-        f"{_svg('chart-latency', title, parts)}\n</section>"
+    return {
+        "missing": ", ".join(missing),
+        "frame": _frame(None, y, "", labels["latency_axis"]),
+        "boxes": shown,
+        "top": MARGIN_TOP,
+        "label_y": CHART_HEIGHT - MARGIN_BOTTOM + 16,
+    }
+
+
+# -- templates ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """The report's templates (``kotae/evaluation/templates``), autoescaped, with the
+    formatting functions above them."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("kotae.evaluation", "templates"),
+        autoescape=True,
+        finalize=_escape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
+    environment.filters["f1"] = lambda value: f"{value:.1f}"
+    environment.globals.update(
+        format_cost=_format_cost,
+        format_kpi=_format_kpi,
+        format_value=_format_value,
+        mean=_mean,
+        sort_key=_sort_key,
+        summary_parts=_summary_parts,
+    )
+    return environment
+
+
+def _escape(value: Any) -> Any:
+    """Every ``{{ value }}``, escaped as :func:`html.escape` does (``&quot;``, ``&#x27;``)
+    before autoescape sees it; markup made by the templates themselves passes as is."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(html.escape(str(value), quote=True))
 
 
 # -- formatting ----------------------------------------------------------------------------
-
-
-def _e(text: str) -> str:
-    return escape(text, quote=True)
 
 
 def _sha256(text: str) -> str:
@@ -1130,14 +974,6 @@ def _format_summary(name: str, summary: MetricSummary) -> str:
     return " ".join(part for part in _summary_parts(name, summary) if part)
 
 
-def _summary_html(name: str, summary: MetricSummary) -> str:
-    """:func:`_format_summary` as HTML that wraps before the interval, not inside it."""
-    mean, interval = _summary_parts(name, summary)
-    if not interval:
-        return _e(mean)
-    return f'{_e(mean)} <span class="ci">{_e(interval)}</span>'
-
-
 def _format_cost(cost: float | None, currency: str | None) -> str:
     value = _finite(cost)
     if value is None:
@@ -1161,63 +997,10 @@ def _format_date(created_at: str) -> str:
         return created_at
 
 
-def _metric_cell(name: str, summary: MetricSummary | None, labels: dict[str, str]) -> str:
-    if summary is None:
-        return '<td class="num">—</td>'
-    return (
-        f'<td class="num metric" data-metric="{_e(name)}" '
-        f'data-sort="{_sort_key(_mean(summary))}">{_summary_html(name, summary)}'
-        f"{_failed_badge(summary.failures, labels)}</td>"
-    )
-
-
-def _latency_cell(value: float | None) -> str:
-    return (
-        f'<td class="num" data-sort="{_sort_key(value)}">'
-        f"{_e(_format_value('total_ms', value))}</td>"
-    )
-
-
-def _failed_badge(failures: int, labels: dict[str, str]) -> str:
-    if failures <= 0:
-        return ""
-    return f'<span class="failed">{_e(labels["failed"].format(n=failures))}</span>'
-
-
-def _failures_summary(
-    run: RunSummary, results: Sequence[QuestionResult], labels: dict[str, str]
-) -> str:
-    """Every metric with failures and the count of questions that ended in an error."""
-    lines = [
-        f"{_e(name)}: {_e(labels['failed'].format(n=summary.failures))}"
-        for name, summary in run.metrics.items()
-        if summary.failures > 0
-    ]
-    errors = sum(1 for result in results if result.status == "error")
-    if errors:
-        lines.append(_e(labels["errors"].format(n=errors)))
-    if not lines:
-        return "0"
-    return "".join(f'<span class="failed">{line}</span>' for line in lines)
-
-
 def _sort_key(value: float | None) -> str:
     value = _finite(value)
     return "" if value is None else repr(value)
 
 
-def _swatch(colour: str) -> str:
-    return (
-        '<svg width="12" height="12" aria-hidden="true">'
-        f'<rect width="12" height="12" fill="{colour}"/></svg>'
-    )
-
-
 def _short(name: str) -> str:
     return name if len(name) <= RUN_LABEL_CHARS else name[: RUN_LABEL_CHARS - 1] + "…"
-
-
-def _list(values: Sequence[str]) -> str:
-    if not values:
-        return "—"
-    return "<ul>" + "".join(f'<li class="text">{_e(value)}</li>' for value in values) + "</ul>"

@@ -22,7 +22,6 @@ Only chunks the given access may read are sampled (public ones by default, as fo
 from __future__ import annotations
 
 import ipaddress
-import json
 import random
 import re
 import unicodedata
@@ -32,11 +31,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from kotae.answer import detect_language
 from kotae.backends.generators import GenerationParams, Generator, Message
 from kotae.errors import ConfigError
 from kotae.evaluation.model import EvalItem
+from kotae.jsonreply import first_json_object
 from kotae.prompts import load_templates
+from kotae.text.language import detect_language
 
 if TYPE_CHECKING:
     from kotae.kb import Access, KnowledgeBase
@@ -46,7 +46,6 @@ IN_PROCESS_BACKENDS = ("llamacpp", "transformers", "fake")  # the model runs in 
 MIN_CHUNK_CHARS = 80
 MAX_CHUNK_CHARS = 1500  # the passage shown to the generator
 DUPLICATE_JACCARD = 0.8
-_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
 def synth_templates(language: str) -> dict[str, str]:
@@ -60,19 +59,6 @@ class SynthReport:
     items: list[EvalItem] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
     chunks_tried: int = 0
-
-
-def first_json_object(reply: str) -> dict[str, Any] | None:
-    """The first JSON object in ``reply`` (code fences and prose around it tolerated)."""
-    text = re.sub(r"```(?:json)?", "", reply)
-    for match in _OBJECT.finditer(text):
-        try:
-            data = json.loads(match.group(0))
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
 
 
 def _squash(text: str) -> str:

@@ -29,15 +29,15 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Protocol
 
+from kotae.text.language import HIRAGANA, JAPANESE_SCRIPT
 from kotae.text.normalize import normalize_text
 
 ANALYZER_NAME = "kotae-ja-en"
 ANALYZER_VERSION = "4"  # bump whenever the terms produced for a text change
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u31f0-\u31ff\u3005\u3006\u30fc"
-_HAS_CJK = re.compile(f"[{_CJK}]")
-_CJK_RUN = re.compile(f"[{_CJK}]+")
-_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
+_HAS_CJK = re.compile(f"[{JAPANESE_SCRIPT}]")
+_CJK_RUN = re.compile(f"[{JAPANESE_SCRIPT}]+")
+_HIRAGANA_ONLY = re.compile(f"^[{HIRAGANA}]+$")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[._'][a-z0-9]+)*")
 _LATIN_RUN = re.compile(r"[A-Za-z0-9]+(?:[._'][A-Za-z0-9]+)*")
 

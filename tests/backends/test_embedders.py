@@ -149,10 +149,10 @@ def test_plugins_register_through_the_entry_point_group(
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "kotae_test_plugin", raising=False)
     registry: BackendRegistry[Embedder] = BackendRegistry("embedder")
-    assert registry.names() == ["width-embedder"]
+    assert "width-embedder" in registry.names()  # beside kotae's own "fake" plug-in
     assert registry.create("width-embedder", {"width": 12}).dim == 12
     rerankers: BackendRegistry[Reranker] = BackendRegistry("reranker")
-    assert rerankers.names() == []  # the plug-in registered an embedder only
+    assert "width-embedder" not in rerankers.names()  # the plug-in registered an embedder
 
 
 def test_a_plugin_that_is_not_a_factory_is_a_config_error(

@@ -292,9 +292,9 @@ def test_ask_packs_sources_into_the_window_or_reports_the_overflow(
     # A window claimed larger than the server's: the server refuses the prompt.
     claimed = {"KOTAE_GENERATOR__CONTEXT_WINDOW": "100000"}
     refused = ask(kb, llama_server, question, env=claimed)
-    assert refused.returncode == 3
+    assert refused.returncode == 2  # the sources were packed: the question is too long
     assert "コンテキスト長を超えています" in one_error_line(refused)
-    assert logged(kb)[0]["error"].startswith("ContextOverflowError: ")
+    assert logged(kb)[0]["error"].startswith("QuestionTooLongError: ")
 
     # A configured window and the model's tokenizer: kotae cuts the sources to fit. Half
     # of n_ctx keeps the prompt quick to evaluate; close to n_ctx, llama-cpp-python 0.3.36

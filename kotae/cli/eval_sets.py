@@ -1,4 +1,4 @@
-"""``kotae eval ...``: eval sets, runs, reports and the regression gate."""
+"""``kotae eval import``: eval sets from QA and BEIR datasets (``synth`` is in eval_runs)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from rich.markup import escape
 
 from kotae.cli.common import JsonOption, KbOption, console, err_console, print_json
 
-eval_app = typer.Typer(
-    help="Evaluate retrieval and answers on your own questions.", no_args_is_help=True
-)
+
+def register(app: typer.Typer) -> None:
+    """Add ``import`` to the ``kotae eval`` group ``app``."""
+    app.command("import")(import_set)
 
 
-@eval_app.command("import")
 def import_set(
     dataset_dir: Annotated[
         Path,
