@@ -653,7 +653,7 @@ class _Logger:
             return None
         from kotae.querylog import record
 
-        return record(self.kb.catalog.con, entry, keep_days=self.kb.settings.log.keep_days)
+        return record(self.kb.catalog, entry, keep_days=self.kb.settings.log.keep_days)
 
     def write(self, answer: Answer) -> int | None:
         entry = self._entry(answer.status)

@@ -307,10 +307,10 @@ class KnowledgeBase:
             results = search(self, query, k=k, access=access)
         except Exception as exc:
             if logging:
-                log_search(self.catalog.con, query, access, [], started, exc, keep_days=keep_days)
+                log_search(self.catalog, query, access, [], started, exc, keep_days=keep_days)
             raise
         if logging:
-            log_search(self.catalog.con, query, access, results, started, keep_days=keep_days)
+            log_search(self.catalog, query, access, results, started, keep_days=keep_days)
         return results
 
     def ingest(self, paths: Sequence[Path], **kwargs: Any) -> Any:
@@ -333,9 +333,9 @@ class KnowledgeBase:
         if not existing:
             return 0
         with self.write_lock():
-            purge_documents(self.catalog.con, existing)
+            purge_documents(self.catalog, existing)
             generation, _ = self.catalog.write_documents([], remove_ids=existing)
-            purge_documents(self.catalog.con, existing)
+            purge_documents(self.catalog, existing)
             self.lexical.delete_documents(existing)
             self.lexical.commit(generation)
             if self.dense_enabled:

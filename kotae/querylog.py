@@ -28,8 +28,6 @@ Restricted text stays behind the ACL here too:
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -37,13 +35,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from kotae.index.store import Store
     from kotae.kb import Access
     from kotae.retrieval import SearchResult
 
 Kind = Literal["search", "ask", "chat", "eval"]
 Status = Literal["ok", "no_evidence", "error"]
 
-_JSON_FIELDS = ("retrieved", "prompt", "citations", "usage", "timings", "access")
 REMOVED = "[removed]"
 PRUNE_EVERY_S = 3600  # how often writing the log checks [log] keep_days
 _PRUNED_KEY = "query_log_pruned_at"
@@ -124,26 +122,16 @@ def view(entry: LogEntry, reader: Access | None) -> LogEntry:
     )
 
 
-def record(con: sqlite3.Connection, entry: LogEntry, *, keep_days: int | None = None) -> int:
+def record(store: Store, entry: LogEntry, *, keep_days: int | None = None) -> int:
     """Append ``entry``; returns its id (also set on ``entry``). With ``keep_days``,
     entries older than that are deleted (checked at most once an hour)."""
     entry.created_at = entry.created_at or _now().isoformat(timespec="milliseconds")
-    values = entry.to_dict()
-    values.pop("id")
-    values.pop("redacted")
-    for name in _JSON_FIELDS:
-        values[name] = (
-            None if values[name] is None else json.dumps(values[name], ensure_ascii=False)
-        )
-    columns = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    cursor = con.execute(
-        f"INSERT INTO query_log ({columns}) VALUES ({marks})",
-        tuple(values.values()),
-    )
-    entry.id = int(cursor.lastrowid or 0)
+    row = entry.to_dict()
+    row.pop("id")
+    row.pop("redacted")
+    entry.id = store.log_insert(row)
     if keep_days is not None:
-        maybe_prune(con, keep_days)
+        maybe_prune(store, keep_days)
     return entry.id
 
 
@@ -151,25 +139,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _entry(row: sqlite3.Row) -> LogEntry:
-    data = dict(row)
-    for name in _JSON_FIELDS:
-        if data[name] is not None:
-            data[name] = json.loads(data[name])
-    return LogEntry(**data)
-
-
-def _query(con: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[LogEntry]:
-    previous = con.row_factory
-    con.row_factory = sqlite3.Row
-    try:
-        return [_entry(row) for row in con.execute(sql, params)]
-    finally:
-        con.row_factory = previous
-
-
 def list_entries(
-    con: sqlite3.Connection,
+    store: Store,
     *,
     limit: int = 20,
     kind: Kind | None = None,
@@ -180,30 +151,18 @@ def list_entries(
 ) -> list[LogEntry]:
     """The latest entries first, optionally filtered, as ``reader`` may see them
     (``reader=None``: the raw rows)."""
-    where, params = [], []
-    for column, value in (("kind", kind), ("status", status), ("user", user), ("session", session)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    entries = _query(
-        con,
-        f"SELECT * FROM query_log {clause} ORDER BY id DESC LIMIT ?",
-        (*params, limit),
-    )
-    return [view(e, reader) for e in entries]
+    filters = {"kind": kind, "status": status, "user": user, "session": session}
+    return [view(LogEntry(**row), reader) for row in store.log_rows(filters, limit)]
 
 
-def get_entry(
-    con: sqlite3.Connection, entry_id: int, *, reader: Access | None = None
-) -> LogEntry | None:
+def get_entry(store: Store, entry_id: int, *, reader: Access | None = None) -> LogEntry | None:
     """One entry as ``reader`` may see it (``reader=None``: the raw row)."""
-    rows = _query(con, "SELECT * FROM query_log WHERE id = ?", (entry_id,))
-    return view(rows[0], reader) if rows else None
+    row = store.log_row(entry_id)
+    return None if row is None else view(LogEntry(**row), reader)
 
 
 def log_search(
-    con: sqlite3.Connection,
+    store: Store,
     query: str,
     access: Access,
     results: Sequence[SearchResult],
@@ -235,11 +194,11 @@ def log_search(
         error=f"{type(error).__name__}: {error}" if error else None,
         access=access_record(access),
     )
-    return record(con, entry, keep_days=keep_days)
+    return record(store, entry, keep_days=keep_days)
 
 
 # -- removed documents ---------------------------------------------------------------------
-def purge_documents(con: sqlite3.Connection, doc_ids: Iterable[int]) -> int:
+def purge_documents(store: Store, doc_ids: Iterable[int]) -> int:
     """Replace what the documents ``doc_ids`` put into the log by ``[removed]``; returns
     how many entries changed.
 
@@ -250,84 +209,43 @@ def purge_documents(con: sqlite3.Connection, doc_ids: Iterable[int]) -> int:
     answers) gets its query replaced as well. Call it when documents leave the knowledge
     base (``docs remove``, ``ingest --sync``).
     """
-    ids = sorted({int(d) for d in doc_ids})
-    if not ids:
-        return 0
-    marks = ",".join("?" * len(ids))
-    touches = (
-        "EXISTS (SELECT 1 FROM json_each(q.{column}) j "
-        f"WHERE json_extract(j.value, '$.document_id') IN ({marks}))"
-    )
-    sql = (
-        "SELECT q.id, q.session, q.prompt, q.answer, q.citations FROM query_log q WHERE "
-        f"{touches.format(column='retrieved')} OR {touches.format(column='citations')}"
-    )
-    own = con.in_transaction
-    if not own:
-        con.execute("BEGIN IMMEDIATE")
-    try:
-        changed = _purge_rows(con, con.execute(sql, (*ids, *ids)).fetchall(), set(ids))
-        if not own:
-            con.execute("COMMIT")
-    except BaseException:
-        if not own:
-            con.execute("ROLLBACK")
-        raise
-    return changed
-
-
-def _purge_rows(con: sqlite3.Connection, rows: list[Any], ids: set[int]) -> int:
+    ids = {int(d) for d in doc_ids}
+    rows = store.log_rows_touching(ids)
+    updates: list[tuple[int, dict[str, Any]]] = []
     sessions: dict[str, int] = {}
-    for entry_id, session, prompt, answer, citations in rows:
-        messages = json.loads(prompt) if prompt else None
+    for row in rows:
+        messages = row["prompt"]
         if messages is not None:
             for message in messages:
                 if message.get("role") != "system":
                     message["content"] = REMOVED
-        cited = json.loads(citations) if citations else []
+        cited = row["citations"] or []
         for citation in cited:
             if citation.get("document_id") in ids:
                 citation["title"] = citation["snippet"] = REMOVED
-        con.execute(
-            "UPDATE query_log SET prompt = ?, answer = ?, citations = ? WHERE id = ?",
-            (
-                None if messages is None else json.dumps(messages, ensure_ascii=False),
-                None if answer is None else REMOVED,
-                json.dumps(cited, ensure_ascii=False),
-                entry_id,
-            ),
-        )
-        if session is not None:
-            sessions[session] = min(entry_id, sessions.get(session, entry_id))
-    for session, first in sessions.items():
-        con.execute(
-            "UPDATE query_log SET query = ? WHERE session = ? AND id > ? AND query != question",
-            (REMOVED, session, first),
-        )
+        answer = None if row["answer"] is None else REMOVED
+        updates.append((row["id"], {"prompt": messages, "answer": answer, "citations": cited}))
+        if row["session"] is not None:
+            sessions.setdefault(row["session"], row["id"])  # rows come oldest first
+    store.log_rewrite(updates, [(s, first, REMOVED) for s, first in sessions.items()])
     return len(rows)
 
 
 # -- retention ----------------------------------------------------------------------------
-def prune(con: sqlite3.Connection, keep_days: int, now: datetime | None = None) -> int:
+def prune(store: Store, keep_days: int, now: datetime | None = None) -> int:
     """Delete the entries older than ``keep_days`` days; returns how many."""
     cutoff = (now or _now()) - timedelta(days=keep_days)
-    cursor = con.execute(
-        "DELETE FROM query_log WHERE created_at < ?", (cutoff.isoformat(timespec="milliseconds"),)
-    )
-    con.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (_PRUNED_KEY, _now().isoformat(timespec="seconds")),
-    )
-    return cursor.rowcount
+    deleted = store.log_delete_before(cutoff.isoformat(timespec="milliseconds"))
+    store.set_meta(_PRUNED_KEY, _now().isoformat(timespec="seconds"))
+    return deleted
 
 
-def maybe_prune(con: sqlite3.Connection, keep_days: int) -> int:
+def maybe_prune(store: Store, keep_days: int) -> int:
     """:func:`prune`, unless it ran less than :data:`PRUNE_EVERY_S` seconds ago (by any
     process: the time is kept in the catalog)."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", (_PRUNED_KEY,)).fetchone()
-    if row is not None:
-        last = datetime.fromisoformat(str(row[0]))
-        if (_now() - last).total_seconds() < PRUNE_EVERY_S:
-            return 0
-    return prune(con, keep_days)
+    last = store.get_meta(_PRUNED_KEY)
+    if last is not None and (_now() - datetime.fromisoformat(last)).total_seconds() < (
+        PRUNE_EVERY_S
+    ):
+        return 0
+    return prune(store, keep_days)

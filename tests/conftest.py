@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from kotae.backends.embedders import EMBEDDERS
 from kotae.backends.generators import GENERATORS
 from kotae.backends.rerankers import RERANKERS
+from kotae.index.catalog import Catalog
 from kotae.kb import KnowledgeBase, init_kb
 from kotae.testing import create_fake_embedder, create_fake_generator, create_fake_reranker
 
@@ -28,6 +30,16 @@ def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
     base = init_kb(tmp_path / "kb")
     yield base
     base.close()
+
+
+@contextmanager
+def catalog_of(kb_dir: Path) -> Iterator[Catalog]:
+    """The catalog (the SQLite store) of the knowledge base in ``kb_dir``, opened alone."""
+    catalog = Catalog(kb_dir / "kotae.db")
+    try:
+        yield catalog
+    finally:
+        catalog.close()
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

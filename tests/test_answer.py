@@ -171,7 +171,7 @@ def test_a_backend_context_overflow_is_the_question_being_too_long(
     assert "質問を短く" in localized(info.value, "ja") and "収まりません" in localized(
         info.value, "ja"
     )
-    entry = list_entries(filled.catalog.con, limit=1)[0]
+    entry = list_entries(filled.catalog, limit=1)[0]
     assert entry.status == "error" and entry.error.startswith("QuestionTooLongError: ")
 
 
@@ -191,7 +191,7 @@ def test_generated_answer_with_checked_citations_and_log(filled: KnowledgeBase) 
     prompt = generator.calls[0][1].content
     assert "[1] 経費精算規程" in prompt and "翌月10日" in prompt
     assert "取締役会" not in prompt  # the ACL applies inside retrieval
-    entry = get_entry(filled.catalog.con, answer.log_id or -1)
+    entry = get_entry(filled.catalog, answer.log_id or -1)
     assert entry is not None and entry.kind == "ask" and entry.status == "ok"
     assert entry.answer == answer.text and entry.generator == "fake:fake"
     assert entry.prompt is not None and entry.prompt[1]["content"] == prompt
@@ -223,7 +223,7 @@ def test_model_saying_the_sources_do_not_answer_is_no_evidence(filled: Knowledge
         FakeGenerator(["資料からは回答できません。"]),
     )
     assert answer.status == "no_evidence" and answer.citations == []
-    entry = get_entry(filled.catalog.con, answer.log_id or -1)
+    entry = get_entry(filled.catalog, answer.log_id or -1)
     assert entry is not None and entry.status == "no_evidence"
     assert is_no_answer("The sources do not answer this question.", "ja")
     assert not is_no_answer("期限は翌月10日です[1]", "ja")
@@ -243,7 +243,7 @@ def test_acl_that_hides_everything_gives_no_evidence_in_the_question_language(
         FakeGenerator(),
     )
     assert sato.status == "ok" and sato.citations[0].title == "取締役会議事録"
-    logged = list_entries(filled.catalog.con, kind="ask")
+    logged = list_entries(filled.catalog, kind="ask")
     assert [(e.status, e.user) for e in logged] == [("ok", "sato"), ("no_evidence", None)]
 
 
@@ -266,7 +266,7 @@ def test_empty_kb_and_empty_question_are_errors_logged_as_errors(kb: KnowledgeBa
     )
     with pytest.raises(QueryError):
         answer_question(kb, "   ", Access.public())
-    statuses = [(e.status, e.error is not None) for e in list_entries(kb.catalog.con)]
+    statuses = [(e.status, e.error is not None) for e in list_entries(kb.catalog)]
     assert statuses == [("error", True), ("error", True)]
 
 
@@ -277,7 +277,7 @@ def test_backend_errors_are_logged_and_raised(filled: KnowledgeBase) -> None:
 
     with pytest.raises(KotaeError, match="server down"):
         answer_question(filled, "経費の申請期限は？", Access.public(), Broken())
-    entry = list_entries(filled.catalog.con, limit=1)[0]
+    entry = list_entries(filled.catalog, limit=1)[0]
     assert entry.status == "error" and entry.error == "KotaeError: server down"
     assert entry.retrieved  # what was retrieved before the failure is kept
 
@@ -292,17 +292,17 @@ def test_logging_can_be_turned_off(filled: KnowledgeBase) -> None:
     answer = answer_question(filled, "経費の申請期限は？", Access.public())
     filled.search("経費")
     assert answer.log_id is None
-    assert list_entries(filled.catalog.con) == []
+    assert list_entries(filled.catalog) == []
 
 
 def test_search_is_logged(filled: KnowledgeBase) -> None:
     filled.search("宿泊費", k=2, access=Access(frozenset({"executives"}), "sato"))
-    entry = list_entries(filled.catalog.con, kind="search")[0]
+    entry = list_entries(filled.catalog, kind="search")[0]
     assert entry.user == "sato" and entry.status == "ok" and entry.mode == "search"
     assert entry.retrieved[0]["rank"] == 1 and "total_ms" in entry.timings
     with pytest.raises(QueryError):
         filled.search("  ")
-    assert list_entries(filled.catalog.con, kind="search")[0].status == "error"
+    assert list_entries(filled.catalog, kind="search")[0].status == "error"
 
 
 def test_followup_rewrite_without_and_with_a_generator() -> None:
@@ -335,7 +335,7 @@ def test_chat_followup_retrieves_with_the_rewritten_query(filled: KnowledgeBase)
     )
     assert follow.query == "宿泊費の上限は？ 超えたら？"
     assert "自己負担" in follow.text
-    kinds = [e.kind for e in list_entries(filled.catalog.con)]
+    kinds = [e.kind for e in list_entries(filled.catalog)]
     assert kinds == ["chat", "chat"]
 
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from kotae.answer import AskOptions, answer_question
 from kotae.cli.main import app
+from kotae.index.store import Store
 from kotae.kb import Access, KnowledgeBase, init_kb
 from kotae.querylog import (
     PRUNE_EVERY_S,
@@ -105,11 +106,11 @@ def test_entries_made_before_access_was_recorded_are_readable_with_all_only(
     kb: KnowledgeBase,
 ) -> None:
     entry = LogEntry("ask", "ok", "q", "q", answer="old text", access=None)
-    entry_id = record(kb.catalog.con, entry)
+    entry_id = record(kb.catalog, entry)
     for reader in (Access.public(), Access(frozenset({"exec"}))):
-        seen = get_entry(kb.catalog.con, entry_id, reader=reader)
+        seen = get_entry(kb.catalog, entry_id, reader=reader)
         assert seen is not None and seen.redacted and seen.answer is None
-    admin = get_entry(kb.catalog.con, entry_id, reader=Access.everything())
+    admin = get_entry(kb.catalog, entry_id, reader=Access.everything())
     assert admin is not None and admin.answer == "old text"
 
 
@@ -141,8 +142,8 @@ def test_docs_remove_purges_the_documents_text_from_the_log(tmp_path: Path) -> N
     for text in (SECRET, "来年4月", "取締役会議事録"):
         assert text not in after
     with init_kb(path) as kb:
-        entries = list_entries(kb.catalog.con, limit=100)
-        unchanged = get_entry(kb.catalog.con, kept.log_id or -1)
+        entries = list_entries(kb.catalog, limit=100)
+        unchanged = get_entry(kb.catalog, kept.log_id or -1)
     touched = [e for e in entries if any(r["document_id"] == board.id for r in e.retrieved)]
     assert len(touched) == 4  # ids and scores stay
     assert all(r["score"] > 0 for e in touched for r in e.retrieved)
@@ -154,36 +155,36 @@ def test_docs_remove_purges_the_documents_text_from_the_log(tmp_path: Path) -> N
     assert unchanged.prompt is not None and "翌月10日" in unchanged.prompt[-1]["content"]
 
 
-def _old_entry(con: sqlite3.Connection, days: float, question: str) -> int:
+def _old_entry(store: Store, days: float, question: str) -> int:
     when = datetime.now(UTC) - timedelta(days=days)
     entry = LogEntry(
         "search", "ok", question, question, created_at=when.isoformat(timespec="milliseconds")
     )
-    return record(con, entry)
+    return record(store, entry)
 
 
 def test_keep_days_deletes_old_entries_when_the_log_is_written(kb: KnowledgeBase) -> None:
-    con = kb.catalog.con
-    _old_entry(con, 40, "old")
-    _old_entry(con, 10, "recent")
+    store = kb.catalog
+    _old_entry(store, 40, "old")
+    _old_entry(store, 10, "recent")
     kb.settings.log.keep_days = 30
     kb.search("経費")
-    assert [e.question for e in list_entries(con)] == ["経費", "recent"]
+    assert [e.question for e in list_entries(store)] == ["経費", "recent"]
     # checked at most once an hour: an old entry written now stays until the next check
-    _old_entry(con, 50, "older")
+    _old_entry(store, 50, "older")
     kb.search("期限")
-    assert "older" in [e.question for e in list_entries(con)]
+    assert "older" in [e.question for e in list_entries(store)]
     later = datetime.now(UTC) + timedelta(seconds=PRUNE_EVERY_S)
-    assert prune(con, 30, now=later) == 1
-    assert prune(con, 5) == 1  # "recent" is 10 days old
-    assert [e.question for e in list_entries(con)] == ["期限", "経費"]
+    assert prune(store, 30, now=later) == 1
+    assert prune(store, 5) == 1  # "recent" is 10 days old
+    assert [e.question for e in list_entries(store)] == ["期限", "経費"]
 
 
 def test_log_prune_command_and_the_log_section(tmp_path: Path) -> None:
     path = tmp_path / "kb"
     with init_kb(path) as kb:
-        _old_entry(kb.catalog.con, 400, "old")
-        _old_entry(kb.catalog.con, 100, "kept")
+        _old_entry(kb.catalog, 400, "old")
+        _old_entry(kb.catalog, 100, "kept")
     missing = kotae("log", "prune", kb=path)
     assert missing.returncode == 2 and "keep_days" in missing.stderr
     config = path / "kotae.toml"
@@ -272,7 +273,7 @@ def test_no_reader_sees_text_they_may_not_read(
     kb.catalog.con.execute("DELETE FROM query_log")
     for operation, asker, question in ops:
         _run(kb, operation, _access(kb, asker), question)
-    raw = {e.id: e for e in list_entries(kb.catalog.con, limit=100)}
+    raw = {e.id: e for e in list_entries(kb.catalog, limit=100)}
     readers: list[tuple[tuple[str, ...], Access]] = [((), Access.public())]
     readers += [(("--as", user), kb.access_for(user=user)) for user in USERS]
     readers.append((("--all",), Access.everything()))

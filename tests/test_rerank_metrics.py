@@ -17,7 +17,6 @@ import pytest
 
 from kotae.evaluation.datasets import import_dataset, ingest_corpus
 from kotae.evaluation.runner import load_config, run_eval
-from kotae.evaluation.store import results
 from kotae.kb import init_kb, open_kb
 from tests.conftest import write
 
@@ -178,8 +177,8 @@ def test_eval_run_ranks_through_the_reranker_loaded_once_across_threads(
     assert plain.metrics["mrr"].mean == 1.0
     assert reranked.metrics["mrr"].mean < 1.0
     with open_kb(kb_path) as kb:
-        before = {r.item_id: r.retrieved for r in results(kb.catalog.con, plain.id)}
-        after = {r.item_id: r.retrieved for r in results(kb.catalog.con, reranked.id)}
+        before = {r.item_id: r.retrieved for r in kb.catalog.eval_results(plain.id)}
+        after = {r.item_id: r.retrieved for r in kb.catalog.eval_results(reranked.id)}
     assert before.keys() == after.keys() and before != after
     assert loads == [str(cross_encoder.resolve())]  # one model for 12 questions on 4 threads
 

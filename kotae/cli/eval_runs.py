@@ -176,12 +176,11 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
 def _print_kpis(kb_path: Path, run: RunSummary, use_case: dict[str, Any]) -> None:
     """One line per KPI of [use_case]: the measured value against the target."""
     from kotae.evaluation.report import evaluate_kpis
-    from kotae.evaluation.store import results
 
     if not use_case.get("kpis"):
         return
     with open_kb(kb_path) as base:
-        per_question = results(base.catalog.con, run.id)
+        per_question = base.catalog.eval_results(run.id)
     for verdict in evaluate_kpis(use_case, run, per_question):
         mark = {True: "✅", False: "❌", None: "–"}[verdict.passed]
         value = "not measured" if verdict.value is None else f"{verdict.value:.3g}"
@@ -203,10 +202,9 @@ def _headline(run: RunSummary) -> str:
 
 def list_(json_out: JsonOption = False, kb: KbOption = None) -> None:
     """List evaluation runs, newest first."""
-    from kotae.evaluation.store import list_runs
 
     with open_kb(kb) as base:
-        runs = list_runs(base.catalog.con, limit=100)
+        runs = base.catalog.eval_runs(limit=100)
     if json_out:
         print_json([r.to_dict() for r in runs])
         return
@@ -235,12 +233,11 @@ def show(
     kb: KbOption = None,
 ) -> None:
     """Show one run: its configuration and every metric with its 95% interval."""
-    from kotae.evaluation import store
     from kotae.evaluation.report import access_label
 
     with open_kb(kb) as base:
-        summary = store.get_run(base.catalog.con, run_id)
-        results = store.results(base.catalog.con, summary.id) if questions or json_out else []
+        summary = base.catalog.eval_run(run_id)
+        results = base.catalog.eval_results(summary.id) if questions or json_out else []
     if json_out:
         print_json({**summary.to_dict(), "results": [r.to_dict() for r in results]})
         return
@@ -305,16 +302,15 @@ def _gate(
     are incomplete, of different sets, or a gated metric missing from the candidate)."""
     import dataclasses
 
-    from kotae.evaluation import store
     from kotae.evaluation.gate import GatedRun, refusals
     from kotae.evaluation.gate import compare as compare_runs
     from kotae.evaluation.runner import set_digest
 
     with open_kb(kb) as base:
-        con = base.catalog.con
+        store = base.catalog
         runs = [
-            GatedRun(run, store.results(con, run.id), set_digest(store.items(con, run.id)))
-            for run in (store.get_run(con, baseline), store.get_run(con, candidate))
+            GatedRun(run, store.eval_results(run.id), set_digest(store.eval_items(run.id)))
+            for run in (store.eval_run(baseline), store.eval_run(candidate))
         ]
     a, b = runs
     report = compare_runs(a.results, b.results, max_drop=max_drop, metrics=metrics or None)
@@ -380,16 +376,15 @@ def report(
 
 
 def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> None:
-    from kotae.evaluation import store
     from kotae.evaluation.report import render_report, write_report
 
     if lang not in ("ja", "en"):
         fail(f"unknown --lang {lang!r}: use ja or en")
     with open_kb(kb) as base:
-        con = base.catalog.con
-        runs = [store.get_run(con, run_id) for run_id in run_ids]
-        results = {r.id: store.results(con, r.id) for r in runs}
-        items = {item.id: item for r in runs for item in store.items(con, r.id)}
+        store = base.catalog
+        runs = [store.eval_run(run_id) for run_id in run_ids]
+        results = {r.id: store.eval_results(r.id) for r in runs}
+        items = {item.id: item for r in runs for item in store.eval_items(r.id)}
         use_case = base.settings.use_case.model_dump()
     html = render_report(runs, results, items, use_case=use_case, language=lang)  # type: ignore[arg-type]
     write_report(out, html)

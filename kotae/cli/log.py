@@ -70,7 +70,7 @@ def list_(
         fail(f"unknown --status {status!r}: use ok, no_evidence or error")
     with open_kb(kb) as base:
         entries = list_entries(
-            base.catalog.con,
+            base.catalog,
             limit=limit,
             kind=kind,  # type: ignore[arg-type]
             status=status,  # type: ignore[arg-type]
@@ -111,7 +111,7 @@ def show(
     Example: kotae log show 42 --as yamada
     """
     with open_kb(kb) as base:
-        entry = get_entry(base.catalog.con, entry_id, reader=_reader(base, as_user, everything))
+        entry = get_entry(base.catalog, entry_id, reader=_reader(base, as_user, everything))
     if entry is None:
         fail(f"no log entry {entry_id}: see `kotae log list`")
     if json_out:
@@ -174,7 +174,7 @@ def prune_(
         days = keep_days or base.settings.log.keep_days
         if days is None:
             fail("no retention set: give --keep-days N or set [log] keep_days in kotae.toml")
-        deleted = prune(base.catalog.con, days)
+        deleted = prune(base.catalog, days)
     if json_out:
         print_json({"deleted": deleted, "keep_days": days})
     else:

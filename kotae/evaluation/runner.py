@@ -33,9 +33,9 @@ from kotae.answer import Answer, AskOptions, answer_question, detect_language
 from kotae.backends.generators import Generator, create_generator
 from kotae.config import CONFIG_FILE, Settings, hide_secrets, load_settings
 from kotae.errors import ConfigError, KotaeError
-from kotae.evaluation import store
 from kotae.evaluation.metering import meter_start, metered
 from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
+from kotae.index.catalog_evals import now
 from kotae.kb import Access, KnowledgeBase
 
 INDEX_SECTIONS = ("chunking", "embedder")
@@ -145,24 +145,24 @@ def run_eval(
     if sum((as_user is not None, groups is not None, everything)) > 1:
         raise ConfigError("use only one of --as, --groups and --all")
     with KnowledgeBase(kb_path, config.settings) as kb:
-        con = kb.catalog.con
+        store = kb.catalog
         access = kb.access_for(user=as_user, groups=groups, everything=everything)
         evaluator = _Evaluator(kb, config.settings, access)  # fails early if a backend is down
         recorded = run_access(access)
         set_hash, config_hash = set_digest(items), config.digest() + "@" + _access_key(recorded)
-        run = None if new else store.find_resumable(con, set_hash, config_hash)
+        run = None if new else store.resumable_eval_run(set_hash, config_hash)
         if run is None:
             run = RunSummary(
                 id=uuid.uuid4().hex[:12],
                 name=config.name,
                 set_name=set_name,
-                created_at=store.now(),
+                created_at=now(),
                 status="running",
                 n_questions=len(items),
                 config={**hidden(config.settings), "as_user": as_user, "access": recorded},
             )
-            store.create_run(con, run, set_hash, config_hash, items)
-        done = store.done_ids(con, run.id)
+            store.create_eval_run(run, set_hash, config_hash, items)
+        done = store.eval_done_ids(run.id)
         todo = [(i, item) for i, item in enumerate(items) if item.id not in done]
         counter = _Counter(len(done), len(items), progress)
         started = time.perf_counter()
@@ -170,22 +170,22 @@ def run_eval(
         try:
             futures = [pool.submit(evaluator.evaluate, item) for _, item in todo]
             for (position, _), future in zip(todo, futures, strict=True):
-                store.save_result(con, run.id, position, future.result())
+                store.save_eval_result(run.id, position, future.result())
                 counter.step()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
-            store.add_wall_time(con, run.id, time.perf_counter() - started)
-            store.finish_run(con, run.id, "interrupted")
+            store.add_eval_wall_time(run.id, time.perf_counter() - started)
+            store.finish_eval_run(run.id, "interrupted")
             raise
         finally:
             pool.shutdown()
             evaluator.close()
-        wall_s = store.add_wall_time(con, run.id, time.perf_counter() - started)
-        per_question = store.results(con, run.id)
+        wall_s = store.add_eval_wall_time(run.id, time.perf_counter() - started)
+        per_question = store.eval_results(run.id)
         run.metrics = summarize(per_question)
         run.cost_per_1000, run.currency = _cost(config.settings, per_question, wall_s)
         run.status = "done"
-        store.finish_run(con, run.id, "done", run)
+        store.finish_eval_run(run.id, "done", run)
         return run
 
 

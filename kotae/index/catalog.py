@@ -24,6 +24,7 @@ from kotae.acl import file_of, fold_group
 from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
 from kotae.index.catalog_evals import EvalTables
+from kotae.index.catalog_log import LogTables
 from kotae.index.catalog_vectors import VectorTables
 
 
@@ -319,7 +320,7 @@ def migrate(con: sqlite3.Connection) -> list[str]:
     return applied
 
 
-class Catalog(VectorTables, EvalTables):
+class Catalog(VectorTables, EvalTables, LogTables):
     """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
 
     def __init__(self, path: Path) -> None:

@@ -17,14 +17,16 @@ What a store promises:
   :meth:`Store.readable_document_ids` answers "what may these groups read" inside the
   store, for the vector search's mask.
 - **Vectors** per chunk and model, written in one transaction per batch.
+- **The query log**: one row per request, appended, read newest first, rewritten only
+  to purge removed documents' text, deleted only by retention.
 - **Evaluation runs**: a run, its eval set and each question's result, committed one by
   one so that a killed run resumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +77,18 @@ class Store(Protocol):
     def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[IdArray, npt.NDArray[np.float32]]: ...
     def chunks_without_vector(self, model: str) -> list[tuple[int, str]]: ...
     def put_vectors(self, model: str, rows: Sequence[tuple[int, bytes]]) -> None: ...
+
+    # -- query log (rows as dicts of Python values; kotae.querylog holds the rules) -----
+    def log_insert(self, row: Mapping[str, Any]) -> int: ...
+    def log_rows(self, filters: Mapping[str, Any], limit: int) -> list[dict[str, Any]]: ...
+    def log_row(self, entry_id: int) -> dict[str, Any] | None: ...
+    def log_rows_touching(self, doc_ids: Iterable[int]) -> list[dict[str, Any]]: ...
+    def log_rewrite(
+        self,
+        updates: Iterable[tuple[int, Mapping[str, Any]]],
+        session_queries: Iterable[tuple[str, int, str]] = (),
+    ) -> None: ...
+    def log_delete_before(self, created_before: str) -> int: ...
 
     # -- evaluation runs ---------------------------------------------------------------
     def create_eval_run(

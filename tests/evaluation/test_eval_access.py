@@ -18,11 +18,10 @@ import pytest
 from kotae.errors import ConfigError
 from kotae.evaluation.datasets import read_eval_set
 from kotae.evaluation.runner import load_config, run_eval
-from kotae.evaluation.store import results
 from kotae.evaluation.synth import external_destination, synthesize
 from kotae.kb import Access, KnowledgeBase
 from kotae.testing import FakeGenerator
-from tests.conftest import write
+from tests.conftest import catalog_of, write
 from tests.evaluation.test_runner import EVAL_SET, copy_kb, sample_kb  # noqa: F401 (fixture)
 from tests.test_cli import kotae
 
@@ -32,8 +31,8 @@ BOARD_ITEM = "ja-sp200-price-revision"
 
 
 def _board_result(kb: Path, run_id: str) -> Any:
-    with sqlite3.connect(kb / "kotae.db") as con:
-        return next(r for r in results(con, run_id) if r.item_id == BOARD_ITEM)
+    with catalog_of(kb) as store:
+        return next(r for r in store.eval_results(run_id) if r.item_id == BOARD_ITEM)
 
 
 def test_eval_run_reads_public_documents_by_default_and_everything_with_all(

@@ -15,7 +15,6 @@ import pytest
 from kotae.evaluation.datasets import import_dataset, ingest_corpus
 from kotae.evaluation.model import EvalItem
 from kotae.evaluation.runner import load_config, run_eval
-from kotae.evaluation.store import get_run
 from kotae.kb import init_kb, open_kb
 from tests.test_cli import kotae
 from tests.test_rerank_metrics import make_dataset
@@ -119,7 +118,7 @@ def test_an_interrupted_run_fails_the_gate(kb_and_items: tuple[Path, list[EvalIt
         candidate = con.execute("SELECT id FROM eval_runs WHERE status = 'interrupted'").fetchone()[
             0
         ]
-        assert get_run(con, candidate).status == "interrupted"
+        assert base.catalog.eval_run(candidate).status == "interrupted"
     code, out, report = gate(kb, baseline, candidate)
     expected = (
         f"the candidate {candidate} is incomplete (status interrupted, 3 of 12 questions): run "

@@ -22,7 +22,6 @@ from kotae.evaluation import report
 from kotae.evaluation.datasets import import_dataset, ingest_corpus, read_qrels
 from kotae.evaluation.metrics import latency_percentiles, percentile
 from kotae.evaluation.runner import load_config, run_eval
-from kotae.evaluation.store import results
 from kotae.kb import init_kb, open_kb
 from kotae.testing import FakeGenerator
 from tests.conftest import write
@@ -65,7 +64,7 @@ def test_failed_questions_count_in_latency_and_in_cost(
     )
     run = run_eval(kb_path, items, "tiny", load_config(kb_path, config))
     with open_kb(kb_path) as kb:
-        stored = results(kb.catalog.con, run.id)
+        stored = kb.catalog.eval_results(run.id)
     assert len(stored) == 12 and {r.status for r in stored} == {"error"}
     assert all("BackendTimeoutError" in (r.error or "") for r in stored)
     # each failure took time: it is in the latency figures, not left out of them

@@ -22,9 +22,8 @@ import pytest
 from kotae.errors import ConfigError
 from kotae.evaluation.datasets import read_eval_set
 from kotae.evaluation.runner import load_config, run_eval
-from kotae.evaluation.store import get_run, list_runs, results
 from kotae.kb import init_kb
-from tests.conftest import REPO, SAMPLES, write
+from tests.conftest import REPO, SAMPLES, catalog_of, write
 from tests.test_cli import kotae
 
 EVAL_SET = REPO / "samples" / "eval" / "questions.jsonl"
@@ -60,12 +59,12 @@ def test_default_configuration_scores_retrieval_and_extractive_answers(
     assert run.metrics["answer_in_evidence@3"].mean >= 0.8
     assert "char_f1" not in run.metrics  # extractive: no generated answer to score
     assert run.cost_per_1000 is None
-    with sqlite3.connect(kb / "kotae.db") as con:
-        stored = results(con, run.id)
+    with catalog_of(kb) as store:
+        stored = store.eval_results(run.id)
         assert [r.item_id for r in stored] == [i.id for i in items]
-        assert get_run(con, run.id[:6]).metrics["recall@5"].mean == 1.0
-        assert [r.id for r in list_runs(con)] == [run.id]
-        logged = con.execute("SELECT COUNT(*) FROM query_log WHERE kind = 'eval'").fetchone()
+        assert store.eval_run(run.id[:6]).metrics["recall@5"].mean == 1.0
+        assert [r.id for r in store.eval_runs()] == [run.id]
+        logged = store.con.execute("SELECT COUNT(*) FROM query_log WHERE kind = 'eval'").fetchone()
     assert logged[0] == 14
     hotel = next(r for r in stored if r.item_id == "ja-hotel-limit")
     assert hotel.retrieved[0] == "経費精算規程.md" and hotel.status == "ok"
@@ -93,8 +92,8 @@ def test_generator_judge_price_and_failures_are_counted_not_scored(
     for name in ("correctness", "faithfulness"):
         assert run.metrics[name].n == 0 and run.metrics[name].failures == 14
     assert run.cost_per_1000 is not None and run.cost_per_1000 > 0 and run.currency == "USD"
-    with sqlite3.connect(kb / "kotae.db") as con:
-        stored = results(con, run.id)
+    with catalog_of(kb) as store:
+        stored = store.eval_results(run.id)
     assert all(r.metrics["correctness"] is None for r in stored)
     assert "no usable verdict" in stored[0].failures["correctness"]
     assert all(r.usage["prompt_tokens"] > 0 for r in stored)
@@ -270,8 +269,8 @@ def test_questions_that_fail_score_zero_and_the_gate_sees_them(
     assert broken.metrics["recall@5"].mean == 1.0  # retrieval itself still worked
     from kotae.evaluation.gate import compare
 
-    with sqlite3.connect(kb / "kotae.db") as con:
-        report = compare(results(con, good.id), results(con, broken.id))
+    with catalog_of(kb) as store:
+        report = compare(store.eval_results(good.id), store.eval_results(broken.id))
     failed = {row.metric for row in report.rows if row.verdict == "fail"}
     assert not report.passed and {"success", "char_f1"} <= failed
 

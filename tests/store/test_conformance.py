@@ -254,3 +254,66 @@ class TestEvalRuns:
             store.eval_run("zz")
         with pytest.raises(QueryError, match="no evaluation run"):
             store.eval_run("a_")  # LIKE wildcards are taken literally
+
+
+def log_row(question: str, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "created_at": "2026-12-01T00:00:00.000+00:00",
+        "kind": "ask",
+        "status": "ok",
+        "question": question,
+        "query": question,
+        "retrieved": [],
+        "citations": [],
+        "timings": {"total_ms": 1.5},
+    }
+    row.update(extra)
+    return row
+
+
+class TestQueryLog:
+    def test_rows_round_trip_with_their_json_values(self, store: Store) -> None:
+        first = store.log_insert(log_row("一", user="sato", access={"user": "sato"}))
+        second = store.log_insert(
+            log_row("二", prompt=[{"role": "user", "content": "質問"}], usage={"prompt_tokens": 3})
+        )
+        assert second > first
+        row = store.log_row(second)
+        assert row is not None
+        assert (row["question"], row["prompt"], row["usage"]) == (
+            "二",
+            [{"role": "user", "content": "質問"}],
+            {"prompt_tokens": 3},
+        )
+        assert store.log_row(first) == {**store.log_rows({}, 10)[1]}
+        assert store.log_row(999) is None
+
+    def test_rows_are_listed_newest_first_and_filtered(self, store: Store) -> None:
+        for i, kind in enumerate(["ask", "search", "ask"]):
+            store.log_insert(log_row(f"q{i}", kind=kind, user="sato" if i else None))
+        assert [r["question"] for r in store.log_rows({}, 10)] == ["q2", "q1", "q0"]
+        assert [r["question"] for r in store.log_rows({"kind": "ask"}, 10)] == ["q2", "q0"]
+        assert [r["question"] for r in store.log_rows({"user": "sato", "kind": None}, 1)] == ["q2"]
+        with pytest.raises(ValueError):
+            store.log_rows({"question": "q1"}, 10)
+
+    def test_rows_touching_documents_and_rewriting_them(self, store: Store) -> None:
+        hit = store.log_insert(
+            log_row("a", session="s", retrieved=[{"rank": 1, "chunk_id": 7, "document_id": 3}])
+        )
+        cited = store.log_insert(log_row("b", citations=[{"document_id": 3, "snippet": "x"}]))
+        store.log_insert(log_row("c", retrieved=[{"rank": 1, "chunk_id": 8, "document_id": 4}]))
+        follow = store.log_insert(log_row("d", session="s", query="rewritten from a"))
+        assert [r["id"] for r in store.log_rows_touching([3])] == [hit, cited]
+        assert store.log_rows_touching([]) == []
+        store.log_rewrite([(hit, {"answer": "[removed]", "prompt": None})], [("s", hit, "[x]")])
+        row = store.log_row(hit)
+        assert row is not None and (row["answer"], row["prompt"]) == ("[removed]", None)
+        rewritten = store.log_row(follow)
+        assert rewritten is not None and rewritten["query"] == "[x]"
+
+    def test_retention_deletes_only_older_rows(self, store: Store) -> None:
+        store.log_insert(log_row("old", created_at="2026-01-01T00:00:00.000+00:00"))
+        store.log_insert(log_row("new", created_at="2026-06-01T00:00:00.000+00:00"))
+        assert store.log_delete_before("2026-03-01T00:00:00.000+00:00") == 1
+        assert [r["question"] for r in store.log_rows({}, 10)] == ["new"]
