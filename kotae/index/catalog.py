@@ -682,6 +682,3 @@ class Catalog(VectorTables, EvalTables, LogTables):
             for grp, count in self.con.execute(sql):
                 usage.setdefault(str(grp), [0, 0])[column] = int(count)
         return {g: (c[0], c[1]) for g, c in usage.items()}
-
-    def vectors(self) -> Iterator[tuple[int, str, bytes]]:
-        yield from self.con.execute("SELECT chunk_id, model, vector FROM chunk_vectors")

@@ -13,7 +13,9 @@ What a store promises:
   document fully old or fully new. Chunk ids are never reused.
 - **A change log** (:meth:`Store.changed_since`) from which derived indexes (lexical,
   vectors) catch up, pruned once they have applied it.
-- **Access control data**: each document's groups (none = public), users and their groups;
+- **Access control data**: each document's groups (none = public), the access rules per
+  path (:meth:`Store.write_acl` changes rules and documents' groups in one transaction,
+  recorded as changes so the lexical index catches up), users and their groups;
   :meth:`Store.readable_document_ids` answers "what may these groups read" inside the
   store, for the vector search's mask.
 - **Vectors** per chunk and model, written in one transaction per batch.
@@ -71,6 +73,15 @@ class Store(Protocol):
     def remove_user(self, name: str) -> bool: ...
     def user_groups(self, name: str) -> tuple[str, ...] | None: ...
     def users(self) -> list[tuple[str, tuple[str, ...]]]: ...
+    def acl_rules(self) -> dict[str, tuple[str, ...]]: ...
+    def documents_under(self, paths: Iterable[str]) -> list[DocumentRow]: ...
+    def write_acl(
+        self,
+        rules: Mapping[str, Sequence[str]],
+        removed: Iterable[str],
+        documents: Mapping[int, Sequence[str]],
+    ) -> int: ...
+    def group_usage(self) -> dict[str, tuple[int, int]]: ...
 
     # -- vectors -----------------------------------------------------------------------
     def vector_ids(self, model: str) -> IdArray: ...

@@ -317,3 +317,35 @@ class TestQueryLog:
         store.log_insert(log_row("new", created_at="2026-06-01T00:00:00.000+00:00"))
         assert store.log_delete_before("2026-03-01T00:00:00.000+00:00") == 1
         assert [r["question"] for r in store.log_rows({}, 10)] == ["new"]
+
+
+class TestAclRules:
+    def test_rules_and_document_groups_change_in_one_recorded_transaction(
+        self, store: Store
+    ) -> None:
+        _, written = store.write_documents(
+            [doc("/d/s/a.md", ["一"]), doc("/d/s.md", ["二"]), doc("/d/f.jsonl#1", ["三"])]
+        )
+        (a, _), (sibling, _), (record, _) = written
+        assert [d.id for d in store.documents_under(["/d/s"])] == [a]
+        assert [d.id for d in store.documents_under(["/d/f.jsonl", "/d/s.md"])] == [
+            sibling,
+            record,
+        ]
+        store.prune_changes(store.generation())
+        generation = store.write_acl({"/d/s": ["hr", "exec"]}, [], {a: ["hr", "exec"]})
+        assert generation == 2 and store.changed_since(1) == [a]
+        assert store.acl_rules() == {"/d/s": ("exec", "hr")}
+        row = store.document(a)
+        assert row is not None and row.groups == ("exec", "hr")
+        assert store.group_usage() == {"exec": (1, 1), "hr": (1, 1)}
+        store.write_acl({"/d/f.jsonl": []}, ["/d/s"], {})
+        assert store.acl_rules() == {"/d/f.jsonl": ()}
+        assert store.generation() == 2  # no document moved: nothing for the indexes
+
+    def test_a_failed_acl_write_changes_nothing(self, store: Store) -> None:
+        _, [(a, _)] = store.write_documents([doc("/d/a.md", ["一"])])
+        before = (store.acl_rules(), store.generation(), store.document(a))
+        with pytest.raises(Exception):  # noqa: B017 - each store raises its own error type
+            store.write_acl({"/d": ["hr"]}, [], {a: ["hr"], 999: ["hr"]})  # no document 999
+        assert (store.acl_rules(), store.generation(), store.document(a)) == before
