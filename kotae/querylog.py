@@ -14,10 +14,9 @@ Restricted text stays behind the ACL here too:
 - ``access`` records the asker's access: ``{"all": true}``, ``{"groups": [...]}`` (public
   = no group) or ``{"user": name, "groups": [...]}``. A reader sees an entry's text
   (question, query, retrieved ids, prompt, answer, citations, error message) only when
-  :func:`can_read_entry` says so: an administrator (``--all``) always; otherwise only when
-  the entry was not made by another user and the reader may read every group the entry's
-  access could (a user's own entries while their groups still cover them; anonymous
-  public entries for anyone). Other entries are shown redacted: time, kind, status,
+  :func:`can_read_entry` says so: an administrator (``--all``) always; otherwise only the
+  user who asked, while their groups still cover the entry's (entries asked without a
+  user are read with ``--all`` only). Other entries are shown redacted: time, kind, status,
   user, mode, generator, usage and timings only. Rows older than this access model
   (``access`` unknown) are readable with ``--all`` only.
 - :func:`purge_documents` replaces what removed documents put into the log (prompts,
@@ -92,13 +91,17 @@ def access_record(access: Access) -> dict[str, Any]:
 
 
 def can_read_entry(entry_access: dict[str, Any] | None, reader: Access) -> bool:
-    """Whether ``reader`` may read the text of an entry made with ``entry_access``."""
+    """Whether ``reader`` may read the text of an entry made with ``entry_access``: an
+    administrator always; otherwise only the user who asked, while their groups still
+    cover the entry's. An entry asked without a user (a public reader, ``--groups``) is
+    nobody's: only an administrator reads it, so text that was public when it was logged
+    never outlives a later ``acl set`` that restricts its document."""
     if reader.groups is None:
         return True
     if not entry_access or entry_access.get("all"):
         return False
     user = entry_access.get("user")
-    if user is not None and user != reader.user:
+    if user is None or user != reader.user:
         return False
     return set(entry_access.get("groups") or ()) <= reader.groups
 

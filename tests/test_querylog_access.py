@@ -94,10 +94,13 @@ def test_a_restricted_passage_never_reaches_a_public_reader_or_another_user(
     assert SECRET in own.stdout and "来年4月" in own.stdout
     admin = kotae("log", "show", str(asked["id"]), "--all", kb=board_kb)
     assert "来年4月" in admin.stdout
-    # an anonymous public entry is readable by anyone
+    # an entry asked without a user is nobody's: only an administrator reads its text
     public = next(e for e in every if e["user"] is None)
     for reader in ((), ("--as", "tanaka")):
-        assert "翌月10日" in kotae("log", "show", str(public["id"]), *reader, kb=board_kb).stdout
+        assert (
+            "翌月10日" not in kotae("log", "show", str(public["id"]), *reader, kb=board_kb).stdout
+        )
+    assert "翌月10日" in kotae("log", "show", str(public["id"]), "--all", kb=board_kb).stdout
     both = kotae("log", "list", "--as", "sato", "--all", kb=board_kb)
     assert both.returncode == 2 and len(both.stderr.strip().splitlines()) == 1
 

@@ -1,8 +1,8 @@
 """``kotae log list|show|prune``: the query log of a knowledge base.
 
 Who reads decides what is shown: without ``--as``/``--all`` the reader is public. An entry
-the reader may not read (another user's, or made with more access than the reader has)
-is listed without its text (see :mod:`kotae.querylog`).
+the reader may not read (not their own as ``--as USER``, or made with more access than the
+reader has now) is listed without its text (see :mod:`kotae.querylog`).
 """
 
 from __future__ import annotations
