@@ -8,8 +8,8 @@
 (c) Access follows the rules: random sequences of ingestions with and without ``--acl``,
     ``acl set`` and ``acl remove`` over nested folders and a JSONL file, checked after every
     step against a model of the rules (the most specific one wins) in the catalog, lexical,
-    dense, hybrid and reranked search, and ``docs`` reads; and the check catches four
-    deliberately broken variants of the implementation.
+    dense, hybrid and reranked search, and ``docs`` reads, then in ``eval run`` and the query
+    log; and the check catches six deliberately broken variants of the implementation.
 
 Texts come from a small ja/en vocabulary, so queries match many chunks and equal scores are
 common. The order tantivy gives to equal scores is not part of the contract, so rankings are
@@ -31,13 +31,19 @@ from hypothesis import strategies as st
 
 from kotae import acl as acl_module
 from kotae import ingest as ingest_module
+from kotae import querylog as querylog_module
 from kotae.acl import parse_groups
 from kotae.config import Settings
 from kotae.dense import DenseIndex
 from kotae.errors import AccessError
+from kotae.evaluation import runner as runner_module
+from kotae.evaluation.datasets import document_key
+from kotae.evaluation.model import EvalItem
+from kotae.evaluation.runner import load_config, run_eval
 from kotae.index.catalog import DocumentRow
 from kotae.ingest import Record, ingest_records
 from kotae.kb import Access, KnowledgeBase, init_kb
+from kotae.querylog import list_entries
 from kotae.retrieval import SearchResult
 
 VOCAB = (
@@ -333,6 +339,45 @@ def check_rules_state(kb: KnowledgeBase, model: RulesModel, context: str) -> Non
             assert shown == (doc.source in readable), f"{where}: docs show {doc.source}"
 
 
+def check_log_and_eval(kb: KnowledgeBase, model: RulesModel, context: str) -> None:
+    """The query log and ``eval run`` apply the same access as search.
+
+    - ``eval run`` as each reader retrieves exactly the documents that reader may read;
+    - every eval question and search is logged; a reader other than an administrator sees
+      the text of no entry but its own (``--as`` the user who asked, whose groups still
+      cover it), and such an entry shows only documents that user could read when asking.
+    """
+    expected = model.expected()
+    keys = {document_key(d): d.source for d in kb.documents()}
+    readers = [
+        (Access.public(), frozenset(), {}),
+        (Access(frozenset({"g1"})), frozenset({"g1"}), {"groups": ["g1"]}),
+        (kb.access_for(user="u"), frozenset({"g1", "user:u"}), {"as_user": "u"}),
+    ]
+    item = EvalItem("q", COMMON)
+    config = load_config(kb.path, None)
+    for access, reader, flags in readers:
+        readable = {s for s, g in expected.items() if may_read(g, reader)}
+        run = run_eval(kb.path, [item], "acl", config, new=True, **flags)  # type: ignore[arg-type]
+        [result] = kb.catalog.eval_results(run.id)
+        got = {keys[k] for k in result.retrieved}
+        assert got == readable, f"{context} eval reader={sorted(reader)}: {got} != {readable}"
+        kb.search(COMMON, 50, access, log=True)
+        own = list_entries(kb.catalog, limit=1, reader=access)[0]
+        if access.user is not None:
+            assert not own.redacted, f"{context}: u cannot read its own entry"
+            seen = {kb.catalog.document(r["document_id"]).source for r in own.retrieved}  # type: ignore[union-attr]
+            assert seen == readable, f"{context}: u's own entry shows {seen}"
+    for access, reader, _ in readers:
+        for entry in list_entries(kb.catalog, limit=1000, reader=access):
+            mine = entry.user is not None and entry.user == access.user
+            if not mine:
+                assert entry.redacted and not entry.retrieved and entry.prompt is None, (
+                    f"{context} log reader={sorted(reader)}: entry {entry.id} of "
+                    f"{entry.user or 'nobody'} shown"
+                )
+
+
 def run_rules_property(
     tmp_path_factory: pytest.TempPathFactory, texts: list[str], sequence: list[Op]
 ) -> None:
@@ -347,6 +392,7 @@ def run_rules_property(
         for step, op in enumerate(sequence):
             _apply(kb, root, model, op, step)
             check_rules_state(kb, model, f"after {sequence[: step + 1]}")
+        check_log_and_eval(kb, model, f"after {sequence}")
 
 
 @settings(
@@ -403,12 +449,27 @@ def _least_specific_rule_wins(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(acl_module, "rule_for", rule_for)
 
 
+def _log_shown_to_everyone(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(querylog_module, "can_read_entry", lambda entry_access, reader: True)
+
+
+def _eval_reads_everything(patch: pytest.MonkeyPatch) -> None:
+    original = runner_module._Evaluator.__init__
+
+    def init(self: Any, kb: KnowledgeBase, settings: Settings, access: Access) -> None:
+        original(self, kb, settings, Access.everything())
+
+    patch.setattr(runner_module._Evaluator, "__init__", init)
+
+
 # variant -> (the monkeypatch that breaks kotae, what the property check must report)
 BROKEN: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], str]] = {
     "rules forgotten without --acl": (_rules_forgotten_without_acl, "differ from the rules"),
     "vector mask dropped": (_vector_mask_dropped, "mode=(dense|hybrid|reranked) .*leaked"),
     "docs show unchecked": (_docs_show_unchecked, "docs show"),
     "least specific rule wins": (_least_specific_rule_wins, "differ from the rules"),
+    "log shown to everyone": (_log_shown_to_everyone, "log reader=.*shown"),
+    "eval reads everything": (_eval_reads_everything, "eval reader="),
 }
 
 
