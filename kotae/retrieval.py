@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kotae.errors import QueryError
 from kotae.index.catalog import ChunkRow
+from kotae.text.language import JAPANESE_SCRIPT
 from kotae.text.normalize import normalize_text
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ def shared_reranker(backend: str, options: Mapping[str, Any]) -> Reranker:
         return reranker
 
 
-_QUERY_PIECE = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u30fc]+")
+_QUERY_PIECE = re.compile(f"[A-Za-z0-9]+|[{JAPANESE_SCRIPT}]+")
 _PARTICLES = set("はがをにでとのもへやかよねな")
 
 
