@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kotae.errors import KotaeError
+from kotae.errors import BackendError, KotaeError
 
 if TYPE_CHECKING:
     from kotae.backends.embedders import Embedder
@@ -107,15 +107,21 @@ class DenseIndex:
         for start in range(0, len(todo), EMBED_BATCH):
             part = todo[start : start + EMBED_BATCH]
             vectors = self.embedder.embed([t for _, t in part], kind="passage")
+            if len(vectors) != len(part):
+                raise BackendError(
+                    f"embedder {model} returned {len(vectors)} vectors for {len(part)} texts"
+                )
+            rows = [
+                (cid, model, np.asarray(v, dtype=np.float32).tobytes())
+                for (cid, _), v in zip(part, vectors, strict=True)
+            ]
             con.execute("BEGIN IMMEDIATE")
-            con.executemany(
-                "INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?)",
-                [
-                    (cid, model, v.astype(np.float32).tobytes())
-                    for (cid, _), v in zip(part, vectors, strict=True)
-                ],
-            )
-            con.execute("COMMIT")
+            try:
+                con.executemany("INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?)", rows)
+                con.execute("COMMIT")
+            except BaseException:  # never leave the shared connection inside a transaction
+                con.execute("ROLLBACK")
+                raise
         self.generation = -1
         self.sync(self.kb.catalog.generation())
         return len(todo)
