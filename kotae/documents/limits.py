@@ -17,6 +17,7 @@ lxml parse it.
 from __future__ import annotations
 
 import contextlib
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -126,7 +127,7 @@ def check_zip_package(path: Path, limits: Limits) -> None:
             for info in infos:
                 if info.filename.lower().endswith((".xml", ".rels")) and not info.is_dir():
                     with package.open(info) as member:
-                        scan_xml(f"{path.name}: {info.filename}", member, limits)
+                        scan_xml(path.name, info.filename, member, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise RefusedDocumentError(f"{path.name}: refused: damaged zip package ({exc})") from exc
 
@@ -158,7 +159,7 @@ class _Stop(Exception):
         super().__init__(message)
 
 
-def scan_xml(name: str, stream: Any, limits: Limits) -> None:
+def scan_xml(name: str, member: str, stream: Any, limits: Limits) -> None:
     """Stream ``stream`` (bytes) through expat: refuse a DOCTYPE, an entity declaration or
     nesting deeper than ``max_xml_depth``. Keeps no tree: memory stays constant."""
     parser = expat.ParserCreate()
@@ -169,8 +170,8 @@ def scan_xml(name: str, stream: Any, limits: Limits) -> None:
         depth += 1
         if depth > limits.max_xml_depth:
             raise _Stop(
-                f"{name}: refused: XML nesting deeper than [ingest] max_xml_depth = "
-                f"{limits.max_xml_depth}"
+                f"{name}: refused: XML nesting in {member} deeper than [ingest] max_xml_depth "
+                f"= {limits.max_xml_depth}"
             )
 
     def end(tag: str) -> None:
@@ -178,7 +179,9 @@ def scan_xml(name: str, stream: Any, limits: Limits) -> None:
         depth -= 1
 
     def doctype(*_: object) -> None:
-        raise _Stop(f"{name}: refused: XML with a DOCTYPE (entity declarations are never read)")
+        raise _Stop(
+            f"{name}: refused: {member} has a DOCTYPE (entities and DTDs are never read)"
+        )
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -192,3 +195,32 @@ def scan_xml(name: str, stream: Any, limits: Limits) -> None:
         raise RefusedDocumentError(str(exc)) from None
     except expat.ExpatError:
         return  # not well-formed: the format's own parser reports it as a damaged file
+
+
+_HTML_SKIP = re.compile(
+    r"<!--.*?-->|<(script|style|textarea|template|title)\b.*?</\1\s*>", re.S | re.I
+)
+_HTML_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
+_HTML_NOT_NESTING = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td",
+        "th", "thead", "tbody", "tfoot", "colgroup", "rp", "rt", "html", "head", "body",
+    }
+)  # fmt: skip
+
+
+def check_html_depth(name: str, html: str, limits: Limits) -> None:
+    """Refuse HTML whose element nesting exceeds ``max_xml_depth`` before it is parsed (a
+    deeply nested page takes the HTML parser quadratic time). Void elements and those
+    whose end tag may be left out do not count, so sloppy real pages are not refused."""
+    depth = 0
+    for match in _HTML_TAG.finditer(_HTML_SKIP.sub("", html)):
+        closing, tag, self_closing = match.groups()
+        if self_closing or tag.lower() in _HTML_NOT_NESTING:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > limits.max_xml_depth:
+            raise refuse(
+                name, "HTML element nesting", "max_xml_depth", str(limits.max_xml_depth)
+            )
