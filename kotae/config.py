@@ -236,6 +236,7 @@ max_uncompressed_bytes = 200_000_000  # .docx .xlsx .pptx .odt: all members toge
 max_compression_ratio = 100.0         # per zip member of 1 MiB or more
 max_sheet_rows = 200_000              # rows of one sheet or CSV file
 max_pdf_pages = 2_000
+max_xml_depth = 200                   # element nesting in XML and HTML
 
 [retrieval]
 # hybrid = lexical BM25 fused with dense vectors when an embedder is configured.
