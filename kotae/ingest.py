@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +27,7 @@ from kotae.documents import load_document
 from kotae.documents.chunking import chunk_document
 from kotae.documents.limits import RefusedDocumentError, check_file_size
 from kotae.documents.model import Block, LoadedDocument
+from kotae.documents.walk import Found, walk
 from kotae.errors import BackendError, DocumentError, EmptyDocumentError, KotaeError
 from kotae.index.catalog import NewDocument
 from kotae.index.lexical import IndexedChunk
@@ -214,91 +214,6 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """What a walk over the ingested paths met: a file to ingest, or a ``problem``
-    (a symbolic link that leaves its folder, a folder that cannot be listed)."""
-
-    path: Path
-    problem: str = ""  # "" = a file to ingest
-    message: str = ""
-
-
-def iter_files(paths: Sequence[Path], skip: Path | None = None) -> Iterator[Path]:
-    """Files under ``paths`` in a stable order, hidden files and the KB itself left out."""
-    return (f.path for f in walk(paths, skip) if not f.problem)
-
-
-def walk(
-    paths: Sequence[Path], skip: Path | None = None, follow_symlinks: bool = False
-) -> Iterator[Found]:
-    """Files under ``paths`` (stable order, hidden files and ``skip`` left out) and problems.
-
-    A symbolic link whose target lies outside the folder being walked is not followed
-    (a ``refused`` problem) unless ``follow_symlinks``; a folder that cannot be listed is an
-    ``unlisted`` problem. A path given itself is always read, link or not.
-    """
-    for root in paths:
-        if root.is_file():
-            yield Found(root.resolve())
-            continue
-        yield from _walk_folder(root, skip, follow_symlinks)
-
-
-def _walk_folder(root: Path, skip: Path | None, follow_symlinks: bool) -> Iterator[Found]:
-    top = root.resolve()
-    errors: list[OSError] = []
-    visited: set[Path] = {top}
-    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append, followlinks=True):
-        yield from (_unlisted(e) for e in errors)
-        errors.clear()
-        here = top / os.path.relpath(dirpath, root)  # a followed link's files stay under top
-        kept = []
-        for d in sorted(dirnames):
-            if d.startswith(".") or (skip is not None and here / d == skip):
-                continue
-            link = Path(dirpath) / d
-            if not link.is_symlink():
-                kept.append(d)
-                continue
-            target = link.resolve()
-            if not follow_symlinks and not target.is_relative_to(top):
-                yield _refused_link(here / d, target, top)
-            elif follow_symlinks and target not in visited and not target.is_relative_to(top):
-                visited.add(target)  # inside links are skipped: their files are walked anyway
-                kept.append(d)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            link = Path(dirpath) / name
-            if link.is_symlink() and not follow_symlinks:
-                target = link.resolve()
-                if not target.is_relative_to(top):
-                    yield _refused_link(here / name, target, top)
-                    continue
-            yield Found(here / name)
-    yield from (_unlisted(e) for e in errors)
-
-
-def _refused_link(path: Path, target: Path, top: Path) -> Found:
-    return Found(
-        path,
-        "refused",
-        f"{path.name}: refused: symbolic link to {target}, outside {top}; "
-        "use --follow-symlinks to read it",
-    )
-
-
-def _unlisted(error: OSError) -> Found:
-    path = Path(str(error.filename or "")).resolve()
-    return Found(
-        path,
-        "unreadable",
-        f"cannot list the folder ({error.strerror or error}): its documents are kept",
-    )
 
 
 def ingest_paths(

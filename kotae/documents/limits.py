@@ -100,14 +100,18 @@ def limited_rows(name: str, sheet: str, rows: Iterable[_T], limits: Limits) -> I
     """``rows`` passed through; refuses the file at row ``max_sheet_rows + 1``."""
     for count, row in enumerate(rows, start=1):
         if count > limits.max_sheet_rows:
-            where = f" in sheet {sheet!r}" if sheet else ""
-            raise refuse(
-                name,
-                f"more than {limits.max_sheet_rows:,} rows{where}",
-                "max_sheet_rows",
-                f"{limits.max_sheet_rows:,}",
-            )
+            raise too_many_rows(name, sheet, limits)
         yield row
+
+
+def too_many_rows(name: str, sheet: str, limits: Limits) -> RefusedDocumentError:
+    where = f" in sheet {sheet!r}" if sheet else ""
+    return refuse(
+        name,
+        f"more than {limits.max_sheet_rows:,} rows{where}",
+        "max_sheet_rows",
+        f"{limits.max_sheet_rows:,}",
+    )
 
 
 def check_pages(name: str, pages: int, limits: Limits) -> None:
@@ -179,9 +183,7 @@ def scan_xml(name: str, member: str, stream: Any, limits: Limits) -> None:
         depth -= 1
 
     def doctype(*_: object) -> None:
-        raise _Stop(
-            f"{name}: refused: {member} has a DOCTYPE (entities and DTDs are never read)"
-        )
+        raise _Stop(f"{name}: refused: {member} has a DOCTYPE (entities and DTDs are never read)")
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -221,6 +223,4 @@ def check_html_depth(name: str, html: str, limits: Limits) -> None:
             continue
         depth = max(0, depth - 1) if closing else depth + 1
         if depth > limits.max_xml_depth:
-            raise refuse(
-                name, "HTML element nesting", "max_xml_depth", str(limits.max_xml_depth)
-            )
+            raise refuse(name, "HTML element nesting", "max_xml_depth", str(limits.max_xml_depth))

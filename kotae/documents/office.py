@@ -271,7 +271,7 @@ def load_xls(path: Path) -> LoadedDocument:
         for index in range(book.nsheets):
             sheet = book.sheet_by_index(index)
             if sheet.nrows > limits.current().max_sheet_rows:  # xlrd knows the count up front
-                list(_limited(path, sheet.name, range(sheet.nrows)))
+                raise limits.too_many_rows(path.name, sheet.name, limits.current())
             rows = (_xls_row(book, sheet, r) for r in range(sheet.nrows))
             blocks.extend(sheet_blocks(sheet.name, rows))
     finally:
