@@ -71,3 +71,20 @@ def test_hostile_folder_is_refused_file_by_file_within_500_mb(tmp_path: Path) ->
         assert len(base.documents()) == 2 and not any(SECRET in t for t in texts)
         assert base.search(SECRET, k=5, access=Access.everything()) == []
         assert base.search("zqwordq", k=1)[0].source.endswith("ok.docx")
+
+
+def test_follow_symlinks_reads_a_link_out_of_the_folder(tmp_path: Path) -> None:
+    secret = write(tmp_path / "outside" / "linked.md", "# 外部\n\n外のファイル zqlinkedq")
+    docs = tmp_path / "docs"
+    write(docs / "ok.md", "# 普通\n\n普通の文書です")
+    (docs / "link.md").symlink_to(secret)
+    kb = tmp_path / "kb"
+    assert kotae("init", str(kb)).returncode == 0
+    refused = kotae("ingest", str(docs), "--kb", str(kb))
+    assert refused.returncode == 1 and "added 1," in refused.stdout
+    (line,) = refused.stderr.strip().splitlines()
+    assert "link.md: refused: symbolic link to" in line and "--follow-symlinks" in line
+    followed = kotae("ingest", str(docs), "--kb", str(kb), "--follow-symlinks")
+    assert followed.returncode == 0 and "added 1," in followed.stdout, followed.stderr
+    with open_kb(kb) as base:
+        assert base.search("zqlinkedq", k=1)[0].source == str(docs.resolve() / "link.md")
