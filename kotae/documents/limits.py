@@ -129,9 +129,12 @@ def check_zip_package(path: Path, limits: Limits) -> None:
             infos = package.infolist()
             _check_declared_sizes(path.name, infos, limits)
             for info in infos:
-                if info.filename.lower().endswith((".xml", ".rels")) and not info.is_dir():
-                    with package.open(info) as member:
-                        scan_xml(path.name, info.filename, member, limits)
+                if info.is_dir():
+                    continue
+                with package.open(info) as member:
+                    head = member.read(_SCAN_BLOCK)
+                    if _looks_like_xml(head):  # whatever its name: parts go by content type
+                        scan_xml(path.name, info.filename, _Prefixed(head, member), limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise RefusedDocumentError(f"{path.name}: refused: damaged zip package ({exc})") from exc
 
@@ -156,6 +159,26 @@ def _check_declared_sizes(name: str, infos: list[zipfile.ZipInfo], limits: Limit
                 "max_compression_ratio",
                 f"{limits.max_compression_ratio:g}",
             )
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        head = head.removeprefix(bom)
+    return head.lstrip(b" \t\r\n\x00")[:1] == b"<"
+
+
+class _Prefixed:
+    """A stream whose first block was already read."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int) -> bytes:
+        if self.head:
+            head, self.head = self.head, b""
+            return head
+        data: bytes = self.rest.read(size)
+        return data
 
 
 class _Stop(Exception):

@@ -77,6 +77,13 @@ def test_an_external_entity_is_refused_and_never_read(
     assert SECRET not in text
 
 
+def test_an_xml_part_is_scanned_whatever_its_name(tmp_path: Path, secret: Path) -> None:
+    path = bombs.real_docx(tmp_path / "hidden.docx", "本文")
+    payload = f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]><x>&xxe;</x>'
+    bombs.rewrite_zip(path, {"customXml/item1.dat": b"\xef\xbb\xbf  " + payload.encode()})
+    assert "customXml/item1.dat has a DOCTYPE" in refused(path)
+
+
 def test_too_many_rows_pages_or_bytes_are_refused(tmp_path: Path) -> None:
     from pypdf import PdfWriter
 
