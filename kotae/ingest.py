@@ -264,7 +264,8 @@ class _Run:
         self.report = IngestReport()
         self.known = kb.catalog.fingerprints()
         self.seen: set[str] = set()
-        self.kept: set[str] = set()  # files and folders that failed to read: keep all they had
+        self.kept: set[str] = set()  # files that failed to read: keep all they had
+        self.kept_dirs: list[str] = []  # folders that could not be listed: the same
         self.limits = kb.settings.ingest.limits()
         self.started = time.perf_counter()
         self.writer = _Writer(kb, self.report)
@@ -305,7 +306,7 @@ class _Run:
         """A refused link is not part of the folder (``--sync`` removes what it gave before);
         a folder that cannot be listed keeps every document it had."""
         if found.problem != "refused":
-            self.kept.add(str(found.path))
+            self.kept_dirs.append(str(found.path))
         self._fail(str(found.path), found.problem, found.message)
 
     def file(self, path: Path) -> None:
@@ -366,13 +367,14 @@ class _Run:
         """Documents under the ingested roots that this run did not see, except those of
         a file or folder that failed to read (``kept``): only what is really gone."""
         roots = [str(p.resolve()) for p in paths]
-        kept = sorted(self.kept)
         out = []
         for source, (doc_id, _, _) in self.known.items():
             file_part = source.split("#", 1)[0]
             if source in self.seen or not any(_within(file_part, r) for r in roots):
                 continue
-            if not any(_within(file_part, k) or _within(source, k) for k in kept):
+            if source in self.kept or file_part in self.kept:
+                continue
+            if not any(_within(file_part, d) for d in self.kept_dirs):
                 out.append(doc_id)
         return out
 

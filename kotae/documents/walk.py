@@ -22,7 +22,7 @@ class Found:
     (a symbolic link that leaves its folder, a folder that cannot be listed)."""
 
     path: Path
-    problem: str = ""  # "" = a file to ingest
+    problem: str = ""  # "" = a file to ingest, else "refused" or "unreadable"
     message: str = ""
 
 
@@ -38,7 +38,7 @@ def walk(
 
     A symbolic link whose target lies outside the folder being walked is not followed
     (a ``refused`` problem) unless ``follow_symlinks``; a folder that cannot be listed is an
-    ``unlisted`` problem. A path given itself is always read, link or not.
+    ``unreadable`` problem. A path given itself is always read, link or not.
     """
     for root in paths:
         if root.is_file():
