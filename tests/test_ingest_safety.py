@@ -3,8 +3,10 @@ never what failed to read; a failed embedding leaves the knowledge base whole.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -144,8 +146,19 @@ def test_a_link_leaving_the_folder_is_refused_and_dropped_by_sync(
 def test_a_fifo_is_refused_instead_of_blocking(kb: KnowledgeBase, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write(docs / "a.md", "# A\n\nalpha")
-    os.mkfifo(docs / "pipe.txt")
-    report = kb.ingest([docs])
+    fifo = docs / "pipe.txt"
+    os.mkfifo(fifo)
+
+    def unblock() -> None:  # a regression would block on open(): release it, fail the test
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(10, unblock)
+    watchdog.start()
+    try:
+        report = kb.ingest([docs])
+    finally:
+        watchdog.cancel()
     assert report.added == 1 and [f.reason for f in report.failures] == ["refused"]
 
 
