@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kotae.documents.limits import DEFAULT_LIMITS, Limits
 from kotae.errors import ConfigError
 
 CONFIG_FILE = "kotae.toml"
@@ -28,6 +29,22 @@ class ChunkingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_tokens: int = Field(default=512, ge=32, le=8192)
     overlap_tokens: int = Field(default=48, ge=0, le=1024)
+
+
+class IngestSettings(BaseModel):
+    """What one file may hold; a file over a limit is refused with one line naming it
+    (kotae.documents.limits). Sizes in bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_file_bytes: int = Field(default=DEFAULT_LIMITS.max_file_bytes, ge=1)
+    max_uncompressed_bytes: int = Field(default=DEFAULT_LIMITS.max_uncompressed_bytes, ge=1)
+    max_compression_ratio: float = Field(default=DEFAULT_LIMITS.max_compression_ratio, gt=1)
+    max_sheet_rows: int = Field(default=DEFAULT_LIMITS.max_sheet_rows, ge=1)
+    max_pdf_pages: int = Field(default=DEFAULT_LIMITS.max_pdf_pages, ge=1)
+    max_xml_depth: int = Field(default=DEFAULT_LIMITS.max_xml_depth, ge=8, le=10_000)
+
+    def limits(self) -> Limits:
+        return Limits(**self.model_dump())
 
 
 class RetrievalSettings(BaseModel):
@@ -145,6 +162,7 @@ class Settings(BaseSettings):
         env_prefix="KOTAE_", env_nested_delimiter="__", extra="forbid", toml_file=None
     )
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     embedder: BackendSettings = Field(default_factory=BackendSettings)
     reranker: BackendSettings = Field(default_factory=BackendSettings)
@@ -223,6 +241,15 @@ query_log = true
 [chunking]
 max_tokens = 512
 overlap_tokens = 48
+
+[ingest]
+# A file over a limit is refused (one line naming the limit); the other files go on.
+max_file_bytes = 200_000_000          # any file but a .jsonl corpus
+max_uncompressed_bytes = 200_000_000  # .docx .xlsx .pptx .odt: all members together
+max_compression_ratio = 100.0         # per zip member of 1 MiB or more
+max_sheet_rows = 200_000              # rows of one sheet or CSV file
+max_pdf_pages = 2_000
+max_xml_depth = 200                   # element nesting in XML and HTML
 
 [retrieval]
 # hybrid = lexical BM25 fused with dense vectors when an embedder is configured.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kotae.errors import KotaeError
+from kotae.errors import BackendError, KotaeError
 
 if TYPE_CHECKING:
     from kotae.backends.embedders import Embedder
@@ -89,6 +89,10 @@ class DenseIndex:
         for start in range(0, len(todo), EMBED_BATCH):
             part = todo[start : start + EMBED_BATCH]
             vectors = self.embedder.embed([t for _, t in part], kind="passage")
+            if len(vectors) != len(part):
+                raise BackendError(
+                    f"embedder {model} returned {len(vectors)} vectors for {len(part)} texts"
+                )
             self.kb.catalog.put_vectors(
                 model,
                 [

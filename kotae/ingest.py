@@ -10,20 +10,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kotae.acl import AccessChange, groups_for
+from kotae.dense import EMBED_BATCH
 from kotae.documents import load_document
 from kotae.documents.chunking import chunk_document
+from kotae.documents.limits import RefusedDocumentError, check_file_size
 from kotae.documents.model import Block, LoadedDocument
-from kotae.errors import DocumentError, EmptyDocumentError, KotaeError
+from kotae.documents.walk import Found, walk
+from kotae.errors import BackendError, DocumentError, EmptyDocumentError, KotaeError
 from kotae.index.catalog import NewDocument
 from kotae.index.lexical import IndexedChunk
 from kotae.kb import acl_terms_of, index_text
@@ -113,13 +119,28 @@ class _Writer:
 
     def add(self, new: NewDocument, replacing: bool) -> None:
         if self.embedder is not None:
-            vectors = self.embedder.embed([c.text for c in new.chunks], kind="passage")
-            new.vectors = [v.astype("float32").tobytes() for v in vectors]
+            new.vectors = self._embed([c.text for c in new.chunks])
             new.vector_model = self.embedder.name
         self.pending.append((new, replacing))
         self.pending_chunks += len(new.chunks)
         if self.pending_chunks >= BATCH_CHUNKS:
             self._submit()
+
+    def _embed(self, texts: list[str]) -> list[bytes]:
+        """Vectors of ``texts`` in requests of ``EMBED_BATCH``: a long document never sends
+        thousands of texts at once. Fails (nothing written) on a wrong count of vectors."""
+        assert self.embedder is not None
+        out: list[bytes] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            part = texts[start : start + EMBED_BATCH]
+            vectors = self.embedder.embed(part, kind="passage")
+            if len(vectors) != len(part):
+                raise BackendError(
+                    f"embedder {self.embedder.name} returned {len(vectors)} vectors "
+                    f"for {len(part)} texts"
+                )
+            out.extend(np.asarray(v, dtype=np.float32).tobytes() for v in vectors)
+        return out
 
     def _submit(self) -> None:
         docs, self.pending, self.pending_chunks = self.pending, [], 0
@@ -168,8 +189,13 @@ class _Writer:
         self.analyzer.close()
 
     def abort(self) -> None:
+        """After an error (an embedder failing, an interrupt): drop what is not in the
+        catalog, then bring the derived indexes to the catalog, whose batches are each
+        whole documents; the error itself is re-raised by the caller."""
         self.analyzer.close()
         self.kb.lexical.rollback()
+        with contextlib.suppress(Exception):  # the next open catches up if this fails
+            self.kb.sync_indexes()
 
     @staticmethod
     def _indexed(
@@ -193,38 +219,30 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def iter_files(paths: Sequence[Path], skip: Path | None = None) -> Iterator[Path]:
-    """Files under ``paths`` in a stable order, hidden files and the KB itself left out."""
-    for root in paths:
-        if root.is_file():
-            yield root.resolve()
-            continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            here = Path(dirpath).resolve()
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and (skip is None or here / d != skip)
-            )
-            for name in sorted(filenames):
-                if not name.startswith("."):
-                    yield here / name
-
-
 def ingest_paths(
     kb: KnowledgeBase,
     paths: Sequence[Path],
     groups: Sequence[str] = (),
     sync: bool = False,
     progress: Progress | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestReport:
-    """Ingest files and folders. ``groups`` empty = public documents."""
+    """Ingest files and folders. ``groups`` empty = public documents.
+
+    ``sync`` removes the documents under ``paths`` whose files are really gone: never one
+    whose file (or folder) failed to read, so a bad input loses nothing.
+    """
     for path in paths:
         if not path.exists():
             raise DocumentError(f"no such file or folder: {path}")
     with kb.write_lock(), _Run(kb, groups, [str(p.resolve()) for p in paths]) as run:
-        for path in iter_files(paths, skip=kb.path.resolve()):
-            run.file(path)
+        for found in walk(paths, skip=kb.path.resolve(), follow_symlinks=follow_symlinks):
+            if found.problem:
+                run.problem(found)
+                continue
+            run.file(found.path)
             if progress is not None:
-                progress(str(path), run.report.bytes)
+                progress(str(found.path), run.report.bytes)
         run.finish(run.gone(paths) if sync else [])
     return run.report
 
@@ -252,6 +270,9 @@ class _Run:
         self.rules = kb.catalog.acl_rules()
         self.known = kb.catalog.fingerprints()
         self.seen: set[str] = set()
+        self.kept: set[str] = set()  # files that failed to read: keep all they had
+        self.kept_dirs: list[str] = []  # folders that could not be listed: the same
+        self.limits = kb.settings.ingest.limits()
         self.started = time.perf_counter()
         self.writer = _Writer(kb, self.report)
 
@@ -264,8 +285,17 @@ class _Run:
         self.report.seconds = time.perf_counter() - self.started
 
     def finish(self, remove_ids: Sequence[int]) -> None:
+        """Write what is buffered and remove ``remove_ids`` (``--sync``), purging their text
+        from the query log before (a crash cannot leave it there) and after (for what was
+        logged meanwhile), as ``docs remove`` does."""
+        from kotae.querylog import purge_documents
+
         self.report.removed = len(remove_ids)
+        if remove_ids:
+            purge_documents(self.kb.catalog, remove_ids)
         self.writer.finish(remove_ids=remove_ids)
+        if remove_ids:
+            purge_documents(self.kb.catalog, remove_ids)
 
     def _unchanged(self, source: str, digest: str, groups: tuple[str, ...]) -> bool:
         self.seen.add(source)
@@ -287,27 +317,44 @@ class _Run:
     def _fail(self, source: str, reason: str, message: str) -> None:
         self.report.failures.append(Failure(source, reason, message))
 
+    def problem(self, found: Found) -> None:
+        """A refused link is not part of the folder (``--sync`` removes what it gave before);
+        a folder that cannot be listed keeps every document it had."""
+        if found.problem != "refused":
+            self.kept_dirs.append(str(found.path))
+        self._fail(str(found.path), found.problem, found.message)
+
     def file(self, path: Path) -> None:
         source = str(path)
         try:
-            self.report.bytes += path.stat().st_size
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+                raise RefusedDocumentError(f"{path.name}: refused: not a regular file")
+            size = info.st_size
+            self.report.bytes += size
             if path.suffix.lower() == ".jsonl":
                 self.jsonl(path)
                 return
+            check_file_size(path, size, self.limits)  # before the whole file is hashed
             digest = file_hash(path)
             groups = groups_for(self.rules, source)
             if self._unchanged(source, digest, groups):
                 return
-            doc = load_document(path)
-            new = prepare_document(self.kb, doc, source, digest, path.stat().st_size, groups)
+            doc = load_document(path, self.limits)
+            new = prepare_document(self.kb, doc, source, digest, size, groups)
         except DocumentError as exc:
-            self._fail(source, exc.reason, str(exc))
+            self._failed_file(source, exc.reason, str(exc))
         except OSError as exc:
-            self._fail(source, "unreadable", str(exc))
+            self._failed_file(source, "unreadable", str(exc))
         except Exception as exc:  # a parser bug must not stop the run; the reason is kept
-            self._fail(source, "error", f"{type(exc).__name__}: {exc}")
+            self._failed_file(source, "error", f"{type(exc).__name__}: {exc}")
         else:
             self._add(new)
+
+    def _failed_file(self, source: str, reason: str, message: str) -> None:
+        """A file that failed, wholly or in part, keeps every document it had."""
+        self.kept.add(source)
+        self._fail(source, reason, message)
 
     def jsonl(self, path: Path) -> None:
         """A JSONL corpus: one document per record, source ``PATH#ID``."""
@@ -334,15 +381,23 @@ class _Run:
         self._add(new)
 
     def gone(self, paths: Sequence[Path]) -> list[int]:
-        """Documents under the ingested roots that this run did not see."""
+        """Documents under the ingested roots that this run did not see, except those of
+        a file or folder that failed to read (``kept``): only what is really gone."""
         roots = [str(p.resolve()) for p in paths]
         out = []
         for source, (doc_id, _, _) in self.known.items():
             file_part = source.split("#", 1)[0]
-            under = any(file_part == r or file_part.startswith(r.rstrip("/") + "/") for r in roots)
-            if under and source not in self.seen:
+            if source in self.seen or not any(_within(file_part, r) for r in roots):
+                continue
+            if source in self.kept or file_part in self.kept:
+                continue
+            if not any(_within(file_part, d) for d in self.kept_dirs):
                 out.append(doc_id)
         return out
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def prepare_document(

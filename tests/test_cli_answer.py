@@ -81,10 +81,10 @@ def test_ask_with_generator_streams_and_logs(kb: Path, tmp_path: Path) -> None:
     assert streamed.returncode == 0, streamed.stderr
     assert streamed.stdout.startswith("期限は翌月10日です [1]\n")
     assert "[1] 経費精算規程" in streamed.stdout and "生成モデルが未設定" not in streamed.stderr
-    logged = json.loads(kotae("log", "list", "--json", "--kind", "ask", kb=copy).stdout)
+    logged = json.loads(kotae("log", "list", "--json", "--all", "--kind", "ask", kb=copy).stdout)
     assert logged[0]["status"] == "ok" and logged[0]["generator"] == "fake:fake"
     assert "first_token_ms" in logged[0]["timings"] and logged[0]["usage"]["prompt_tokens"] > 0
-    shown = kotae("log", "show", str(logged[0]["id"]), kb=copy)
+    shown = kotae("log", "show", str(logged[0]["id"]), "--all", kb=copy)
     assert shown.returncode == 0 and "期限は翌月10日です" in shown.stdout
     assert kotae("log", "show", "99999", kb=copy).returncode == 2
     # --generator none turns the configured generator off for one call
@@ -264,7 +264,9 @@ def test_generator_failures_give_one_line_in_the_question_language(
     ok = kotae("ask", "経費の申請期限は？", *base, "--base-url", server, "--model", "served", kb=kb)
     assert ok.returncode == 0, ok.stderr
     assert "翌月10日です [1]" in ok.stdout
-    logged = json.loads(kotae("log", "list", "--json", "-n", "6", "--kind", "ask", kb=kb).stdout)
+    logged = json.loads(
+        kotae("log", "list", "--json", "--all", "-n", "6", "--kind", "ask", kb=kb).stdout
+    )
     assert [e["status"] for e in logged[:6]] == ["ok", "error", "error", "error", "error", "error"]
     assert all(e["error"] for e in logged[1:6])
 

@@ -71,6 +71,13 @@ def ingest(
     sync: Annotated[
         bool, typer.Option("--sync", help="Remove documents whose files are gone.")
     ] = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Also read symbolic links that lead outside the folder (refused by default).",
+        ),
+    ] = False,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
@@ -95,7 +102,13 @@ def ingest(
             def progress(source: str, done: int) -> None:
                 bar.update(task, advance=1, name=Path(source.split("#")[0]).name[-40:])
 
-            report = base.ingest(paths, groups=groups, sync=sync, progress=progress)
+            report = base.ingest(
+                paths,
+                groups=groups,
+                sync=sync,
+                progress=progress,
+                follow_symlinks=follow_symlinks,
+            )
     if json_out:
         print_json(report.to_dict())
     else:

@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from kotae.documents.limits import (
+    ZIP_FORMATS,
+    Limits,
+    RefusedDocumentError,
+    active,
+    check_file_size,
+    check_zip_package,
+)
 from kotae.documents.model import Block, Chunk, LoadedDocument
 from kotae.errors import (
     CorruptDocumentError,
@@ -125,9 +133,17 @@ def _unsupported_message(suffix: str) -> str:
     return f"unsupported format {shown}: supported are {', '.join(sorted(_CORE_EXTENSIONS))}"
 
 
-def load_document(path: Path) -> LoadedDocument:
-    """Load one file into blocks. Raises only DocumentError subclasses (see kotae.errors)."""
-    path = Path(path)
+def load_document(path: Path, limits: Limits | None = None) -> LoadedDocument:
+    """Load one file into blocks. Raises only DocumentError subclasses (see kotae.errors).
+
+    ``limits`` (None: the active ones, by default ``[ingest]``'s defaults) are checked
+    before any parser opens the file; see :mod:`kotae.documents.limits`.
+    """
+    with active(limits) as chosen:
+        return _load(Path(path), chosen)
+
+
+def _load(path: Path, limits: Limits) -> LoadedDocument:
     suffix = path.suffix.lower()
     loader = _loader_for(suffix)
     if loader is None:
@@ -139,9 +155,14 @@ def load_document(path: Path) -> LoadedDocument:
     if size == 0:
         raise EmptyDocumentError(f"{path.name}: the file is empty (0 bytes)")
     try:
+        check_file_size(path, size, limits)
+        if suffix in ZIP_FORMATS:
+            check_zip_package(path, limits)
         document = loader(path)
     except DocumentError:
         raise
+    except RecursionError as exc:
+        raise RefusedDocumentError(f"{path.name}: refused: nested too deeply to read") from exc
     except (OSError, MemoryError) as exc:
         raise DocumentError(f"{path.name}: cannot read the file ({exc})") from exc
     except Exception as exc:  # any parser library failure becomes a typed, explained error

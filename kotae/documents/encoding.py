@@ -18,7 +18,10 @@ Order of the checks (the first that succeeds wins):
 from __future__ import annotations
 
 import codecs
+import io
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -107,3 +110,58 @@ def _decode_fallback(data: bytes) -> str:
     if best is not None:
         return str(best)
     return data.decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------- streaming large files
+
+STREAM_MIN_BYTES = 8 * 1024 * 1024  # smaller files are decoded whole, exactly as decode_bytes
+_DETECT_SAMPLE = 1 << 20
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    """The lines of a text file without their line ends (``\\r\\n`` and ``\\r`` too).
+
+    A file under ``STREAM_MIN_BYTES`` is decoded whole with :func:`decode_bytes`; a larger
+    one is streamed: its codec is detected on the first MiB (same order of checks) and the
+    rest decoded as it is read, an undecodable byte becoming U+FFFD, so memory holds one
+    line at a time instead of the whole file several times over.
+    """
+    if path.stat().st_size < STREAM_MIN_BYTES:
+        text = decode_bytes(path.read_bytes())
+        yield from text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return
+    with path.open("rb") as raw:
+        codec = detect_codec(raw.read(_DETECT_SAMPLE))
+        raw.seek(0)
+        with io.TextIOWrapper(raw, encoding=codec, errors="replace", newline=None) as text_in:
+            for line in text_in:
+                yield line.removesuffix("\n")
+
+
+def detect_codec(sample: bytes) -> str:
+    """The codec :func:`decode_bytes` would pick, judged on the start of a file."""
+    for bom, codec in _BOMS:
+        if sample.startswith(bom):
+            return codec
+    if _looks_iso2022jp(sample):
+        return "iso2022_jp_ext"
+    if _decodes_start("utf-8", sample) is not None:
+        return "utf-8"
+    if len(sample) >= 4 and sample.count(0) >= len(sample) // 4:
+        odd_nuls, even_nuls = sample[1::2].count(0), sample[0::2].count(0)
+        return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    decoded = [(c, t) for c in ("cp932", "euc_jp") if (t := _decodes_start(c, sample)) is not None]
+    if decoded:
+        return max(decoded, key=lambda ct: _japanese_score(ct[1]))[0]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "utf-8"
+
+
+def _decodes_start(codec: str, sample: bytes) -> str | None:
+    """``sample`` decoded strictly, a character cut at its end allowed; None if invalid."""
+    try:
+        return codecs.getincrementaldecoder(codec)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None

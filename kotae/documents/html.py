@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kotae.documents.encoding import decode_bytes
+from kotae.documents.limits import check_html_depth, current
 from kotae.documents.model import Block, BlockKind, LoadedDocument
 from kotae.documents.text import first_heading_or, table_texts
 from kotae.text.normalize import normalize_inline, normalize_text
@@ -171,10 +172,12 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def html_to_blocks(html: str) -> tuple[str, list[Block]]:
-    """Parse an HTML string; return (``<title>`` text or "", blocks)."""
+def html_to_blocks(html: str, name: str = "HTML") -> tuple[str, list[Block]]:
+    """Parse an HTML string; return (``<title>`` text or "", blocks). ``name`` (the file)
+    is named when the page is refused as too deeply nested."""
     from selectolax.lexbor import LexborHTMLParser
 
+    check_html_depth(name, html, current())
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = normalize_inline(title_node.text()) if title_node is not None else ""
@@ -188,7 +191,7 @@ def html_to_blocks(html: str) -> tuple[str, list[Block]]:
 
 
 def load_html(path: Path) -> LoadedDocument:
-    title, blocks = html_to_blocks(decode_html(path.read_bytes()))
+    title, blocks = html_to_blocks(decode_html(path.read_bytes()), path.name)
     return LoadedDocument(
         title=title or first_heading_or(blocks, path.stem), blocks=blocks, format="html"
     )

@@ -23,8 +23,9 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from kotae.documents import limits
 from kotae.documents.model import Block, BlockKind, LoadedDocument
 from kotae.documents.text import first_heading_or, table_texts
 from kotae.errors import CorruptDocumentError, EncryptedDocumentError, UnsupportedFormatError
@@ -40,6 +41,7 @@ _LIST_STYLE = re.compile(r"^list(?: bullet| number| paragraph)?\s*(\d)?$", re.I)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 LIBREOFFICE_TIMEOUT_S = 120
+_Row = TypeVar("_Row")
 
 
 def _check_zip(path: Path) -> None:
@@ -249,7 +251,8 @@ def load_xlsx(path: Path) -> LoadedDocument:
     try:
         blocks: list[Block] = []
         for sheet in workbook.worksheets:
-            blocks.extend(sheet_blocks(sheet.title, sheet.iter_rows(values_only=True)))
+            rows = sheet.iter_rows(values_only=True)
+            blocks.extend(sheet_blocks(sheet.title, _limited(path, sheet.title, rows)))
         title = normalize_inline(workbook.properties.title or "") or path.stem
     finally:
         workbook.close()
@@ -267,11 +270,17 @@ def load_xls(path: Path) -> LoadedDocument:
     try:
         for index in range(book.nsheets):
             sheet = book.sheet_by_index(index)
+            if sheet.nrows > limits.current().max_sheet_rows:  # xlrd knows the count up front
+                raise limits.too_many_rows(path.name, sheet.name, limits.current())
             rows = (_xls_row(book, sheet, r) for r in range(sheet.nrows))
             blocks.extend(sheet_blocks(sheet.name, rows))
     finally:
         book.release_resources()
     return LoadedDocument(title=path.stem, blocks=blocks, format="xls")
+
+
+def _limited(path: Path, sheet: str, rows: Iterable[_Row]) -> Iterator[_Row]:
+    return limits.limited_rows(path.name, sheet, rows, limits.current())
 
 
 def _xls_row(book: Any, sheet: Any, row: int) -> list[object]:
@@ -351,6 +360,13 @@ def _odf_title_styles(root: Any) -> set[str]:
     return names
 
 
+def _safe_xml_parser() -> Any:
+    """No DTD, no entity expansion, no network, libxml2's default depth and size limits."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False)
+
+
 def load_odt(path: Path) -> LoadedDocument:
     from lxml import etree
 
@@ -358,7 +374,7 @@ def load_odt(path: Path) -> LoadedDocument:
     with zipfile.ZipFile(path) as package:
         if "content.xml" not in package.namelist():
             raise CorruptDocumentError(f"{path.name}: no content.xml: not an OpenDocument file")
-        root = etree.fromstring(package.read("content.xml"))
+        root = etree.fromstring(package.read("content.xml"), parser=_safe_xml_parser())
     body = root.find(f"{_ODF_OFFICE}body/{_ODF_OFFICE}text")
     blocks = list(_odf_blocks(body, _odf_title_styles(root))) if body is not None else []
     return LoadedDocument(title=first_heading_or(blocks, path.stem), blocks=blocks, format="odt")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kotae.documents import limits
 from kotae.documents.model import Block, LoadedDocument
 from kotae.documents.text import join_wrapped_lines
 from kotae.errors import CorruptDocumentError, EmptyDocumentError, EncryptedDocumentError
@@ -134,7 +135,11 @@ def load_pdf(path: Path) -> LoadedDocument:
     with _quiet_pypdf():
         reader = _open_reader(path)
         try:
+            count = len(reader.pages)
+            limits.check_pages(path.name, count, limits.current())
             pages = list(reader.pages)
+        except limits.RefusedDocumentError:
+            raise
         except Exception as exc:
             raise CorruptDocumentError(f"{path.name}: cannot read the page tree ({exc})") from exc
         blocks: list[Block] = []

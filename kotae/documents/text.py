@@ -8,13 +8,15 @@ and :func:`paragraph_blocks` (split on blank lines).
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kotae.documents.encoding import decode_bytes
+from kotae.documents.encoding import decode_bytes, iter_lines
+from kotae.documents.limits import current, limited_rows
 from kotae.documents.model import Block, BlockKind, LoadedDocument
 from kotae.errors import CorruptDocumentError
 from kotae.text.language import JAPANESE_TEXT
@@ -22,6 +24,7 @@ from kotae.text.normalize import normalize_inline, normalize_text
 
 ROWS_PER_TABLE_BLOCK = 40
 _BLANK_LINES = re.compile(r"\n[ \t\u3000]*\n")
+_BLANK_LINE = re.compile(r"[ \t\u3000]*")
 _CJK_END = re.compile(f"[{JAPANESE_TEXT}]$")
 _CJK_START = re.compile(f"^[{JAPANESE_TEXT}]")
 _HYPHENATED = re.compile(r"[A-Za-z]-$")
@@ -108,19 +111,32 @@ def first_heading_or(blocks: Sequence[Block], default: str) -> str:
 
 
 def load_txt(path: Path) -> LoadedDocument:
-    blocks = paragraph_blocks(decode_bytes(path.read_bytes()))
+    """Paragraphs split on blank lines, read line by line (see ``encoding.iter_lines``)."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    for line in itertools.chain(iter_lines(path), [""]):
+        if _BLANK_LINE.fullmatch(line):
+            if norm := normalize_text("\n".join(paragraph)):
+                blocks.append(Block(norm, "paragraph"))
+            paragraph = []
+        else:
+            paragraph.append(line)
     return LoadedDocument(title=path.stem, blocks=blocks, format="txt")
 
 
 def load_csv(path: Path) -> LoadedDocument:
-    text = decode_bytes(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+    lines = iter_lines(path)
+    head: list[str] = []
+    while sum(len(x) for x in head) < 8192 and (line := next(lines, None)) is not None:
+        head.append(line)
     default = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff("\n".join(head)[:8192], delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = default
+    reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter)
     try:
-        rows = list(csv.reader(text.split("\n"), delimiter=delimiter))
+        rows = list(limited_rows(path.name, "", reader, current()))
     except csv.Error as exc:
         raise CorruptDocumentError(
             f"{path.name}: malformed CSV ({exc}); check the quoting"

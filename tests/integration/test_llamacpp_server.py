@@ -95,8 +95,8 @@ def ask(
 
 
 def logged(kb: Path) -> list[dict[str, Any]]:
-    """``kotae log list --json``: the logged asks, newest first."""
-    listed = kotae("log", "list", "--json", kb=kb)
+    """``kotae log list --json --all``: the logged asks, newest first, as an administrator."""
+    listed = kotae("log", "list", "--json", "--all", kb=kb)
     assert listed.returncode == 0, listed.stderr
     entries: list[dict[str, Any]] = json.loads(listed.stdout)
     return entries
