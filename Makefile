@@ -52,8 +52,8 @@ demo: $(VENV)/.installed
 	@echo "== Question: How do I get a higher API rate limit?"
 	@$(BIN)/kotae ask "How do I get a higher API rate limit?" --kb $(KB)
 	@echo
-	@echo "== PoC: the 14 questions of samples/eval with this configuration, judged against the KPIs"
-	@$(BIN)/kotae eval run --set samples/eval/questions.jsonl --report $(KB)/poc-report.html --kb $(KB)
+	@echo "== PoC: the 14 questions of samples/eval as sato (who may read the board minutes), judged against the KPIs"
+	@$(BIN)/kotae eval run --set samples/eval/questions.jsonl --as sato --report $(KB)/poc-report.html --kb $(KB)
 	@echo "report: $(KB)/poc-report.html (open it in a browser)"
 
 lint: $(VENV)/.installed-test

@@ -93,6 +93,7 @@ def test_poc_with_tiny_models(
     run = kotae(
         "eval",
         "run",
+        "--all",  # the samples' board minutes are for executives: the PoC reads everything
         "--set",
         str(EVAL_SET),
         "--config",
@@ -149,7 +150,16 @@ def test_poc_with_tiny_models(
 
     # the gate: a rerun of the same configuration passes; a degraded copy fails
     rerun = kotae(
-        "eval", "run", "--set", str(EVAL_SET), "--config", str(hf), "--new", kb=poc_kb, env=env
+        "eval",
+        "run",
+        "--all",
+        "--set",
+        str(EVAL_SET),
+        "--config",
+        str(hf),
+        "--new",
+        kb=poc_kb,
+        env=env,
     )
     assert rerun.returncode == 0, rerun.stderr
     first, second = runs[0]["id"], rerun.stdout.split()[0]
