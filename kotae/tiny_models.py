@@ -135,3 +135,59 @@ def build_tiny_llama(
     tokenizer.save_pretrained(out_dir)
     model.save_pretrained(out_dir)
     return out_dir
+
+
+def build_tiny_cross_encoder(
+    out_dir: Path,
+    corpus: Sequence[str],
+    *,
+    hidden_size: int = 16,
+    max_length: int = 128,
+    initializer_range: float = 0.3,
+    seed: int = 0,
+) -> Path:
+    """A 1-layer random BERT with one output label (a cross-encoder reranker) and a
+    WordPiece tokenizer trained on ``corpus`` (BERT's normalizer and pair template), saved
+    to ``out_dir`` as a Hugging Face folder that sentence-transformers' ``CrossEncoder``
+    loads. A wide ``initializer_range`` spreads the random scores apart."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import (  # type: ignore[attr-defined]
+        BertConfig,
+        BertForSequenceClassification,
+        PreTrainedTokenizerFast,
+    )
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=300, special_tokens=specials, show_progress=False
+    )
+    wordpiece.train_from_iterator(list(corpus), trainer)
+    cls, sep = wordpiece.token_to_id("[CLS]"), wordpiece.token_to_id("[SEP]")
+    wordpiece.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=wordpiece,
+        model_max_length=max_length,
+        **{f"{name}_token": f"[{name.upper()}]" for name in ("pad", "unk", "cls", "sep", "mask")},
+    )
+    torch.manual_seed(seed)
+    config = BertConfig(  # type: ignore[call-arg]
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden_size,
+        max_position_embeddings=max_length,
+        num_labels=1,
+        initializer_range=initializer_range,
+    )
+    tokenizer.save_pretrained(str(out_dir))
+    BertForSequenceClassification(config).save_pretrained(str(out_dir))
+    return out_dir

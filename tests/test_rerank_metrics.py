@@ -18,6 +18,7 @@ import pytest
 from kotae.evaluation.datasets import import_dataset, ingest_corpus
 from kotae.evaluation.runner import load_config, run_eval
 from kotae.kb import init_kb, open_kb
+from kotae.tiny_models import build_tiny_cross_encoder
 from tests.conftest import write
 
 TOPICS = (
@@ -62,51 +63,18 @@ def make_dataset(folder: Path) -> Path:
     return folder
 
 
-def build_tiny_cross_encoder(out: Path) -> Path:
-    """A 1-layer random BERT with one output label and its WordPiece tokenizer (trained on
-    this corpus, BERT's normalizer and pair template) in ``out``, as a Hugging Face folder."""
-    torch = pytest.importorskip("torch")
-    tokenizers = pytest.importorskip("tokenizers")
-    transformers = pytest.importorskip("transformers")
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    wordpiece = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
-    wordpiece.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
-    wordpiece.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
-    trainer = tokenizers.trainers.WordPieceTrainer(
-        vocab_size=300, special_tokens=special, show_progress=False
-    )
+def build_cross_encoder(out: Path) -> Path:
+    """A tiny random cross-encoder whose tokenizer is trained on this test's corpus."""
+    for module in ("torch", "tokenizers", "transformers"):
+        pytest.importorskip(module)
     texts = [row["text"] for row in CORPUS] + [row["text"] for row in QUERIES]
-    wordpiece.train_from_iterator(texts, trainer)
-    cls, sep = wordpiece.token_to_id("[CLS]"), wordpiece.token_to_id("[SEP]")
-    wordpiece.post_processor = tokenizers.processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=wordpiece,
-        **{f"{name}_token": f"[{name.upper()}]" for name in ("pad", "unk", "cls", "sep", "mask")},
-    )
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=128,
-        num_labels=1,
-        initializer_range=0.3,  # random scores spread apart, short of the sigmoid's ends
-    )
-    tokenizer.save_pretrained(str(out))
-    transformers.BertForSequenceClassification(config).save_pretrained(str(out))
-    return out
+    return build_tiny_cross_encoder(out, texts)
 
 
 @pytest.fixture(scope="module")
 def cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("sentence_transformers")
-    return build_tiny_cross_encoder(tmp_path_factory.mktemp("reranker") / "model")
+    return build_cross_encoder(tmp_path_factory.mktemp("reranker") / "model")
 
 
 @pytest.fixture

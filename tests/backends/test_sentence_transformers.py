@@ -19,6 +19,7 @@ import pytest
 from kotae.backends.embedders import create_embedder
 from kotae.backends.rerankers import create_reranker
 from kotae.errors import BackendError
+from kotae.tiny_models import build_tiny_cross_encoder
 
 pytestmark = [
     pytest.mark.integration,
@@ -82,40 +83,16 @@ def test_a_directory_without_a_model_is_a_backend_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import (  # type: ignore[attr-defined]
-        BertConfig,
-        BertForSequenceClassification,
-        BertTokenizerFast,
-    )
-
     corpus = [
         "経費精算の申請期限は月末です。",
         "パスワードを忘れた場合はヘルプデスクに連絡してください。",
         "expense reports are due at the end of the month",
         "contact the help desk if you forget your password",
     ] * 10
-    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=True)
-    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    wordpiece.train_from_iterator(
-        corpus, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials)
-    )
     directory = tmp_path_factory.mktemp("tiny-cross-encoder")
-    tokenizer = BertTokenizerFast(tokenizer_object=wordpiece, model_max_length=64)
-    tokenizer.save_pretrained(directory)
-    config = BertConfig(  # type: ignore[call-arg]
-        vocab_size=wordpiece.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=1,
+    yield build_tiny_cross_encoder(
+        directory, corpus, hidden_size=32, max_length=64, initializer_range=0.02
     )
-    BertForSequenceClassification(config).save_pretrained(directory)
-    yield directory
 
 
 def test_cross_encoder_scores_each_passage_deterministically(tiny_cross_encoder_dir: Path) -> None:
