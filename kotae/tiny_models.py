@@ -10,7 +10,10 @@ The folder has the standard Hugging Face layout (``config.json``, ``model.safete
 ``tokenizer.json``, ``tokenizer_config.json``, ``chat_template.jinja``), so llama.cpp's
 ``convert_hf_to_gguf.py`` turns it into a GGUF for the llama-cpp-python backend.
 
-torch, transformers and tokenizers are imported inside the function (test extras).
+:func:`build_tiny_cross_encoder` makes a 1-layer random BERT cross-encoder the same way, for
+the reranker backend.
+
+torch, transformers and tokenizers are imported inside the functions (test extras).
 """
 
 from __future__ import annotations
