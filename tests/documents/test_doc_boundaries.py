@@ -135,3 +135,16 @@ def test_joining_loses_no_character_and_never_glues_a_short_line(lines: list[str
         if len(line) < 0.7 * longest:
             short.add(offset)
     assert short <= breaks <= ends
+
+
+def test_evidence_line_keeps_slide_bullets_apart() -> None:
+    """The extractive answer shows evidence on one line: bullets get a space, not glue."""
+    from kotae.answer import one_line
+
+    text = _chunk_text_with(SAMPLES / "新入社員研修.pptx", "10日付与")
+    shown = one_line(text)
+    assert "10日付与 経費の申請期限" in shown
+    assert "打刻する 有給休暇" in shown
+    assert (
+        one_line("宿泊費の上限は次の\n表のとおりとする。") == "宿泊費の上限は次の表のとおりとする。"
+    )
