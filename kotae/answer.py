@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kotae.backends.generators import Completion, GenerationParams, Generator, Message, Usage
 from kotae.documents.chunking import estimate_tokens
+from kotae.documents.text import join_wrapped_lines
 from kotae.errors import (
     ConfigError,
     ContextOverflowError,
@@ -40,7 +41,6 @@ from kotae.errors import (
 )
 from kotae.prompts import load_templates
 from kotae.retrieval import SearchResult, search
-from kotae.text.language import JAPANESE_TEXT
 from kotae.text.language import Language as Language  # re-exported, defined there once
 from kotae.text.language import detect_language as detect_language
 from kotae.text.normalize import normalize_text
@@ -580,17 +580,14 @@ def _extract(
     )
 
 
-_CJK_BREAK = re.compile(f"(?<=[{JAPANESE_TEXT}])[ \\t]*\\n\\s*(?=[{JAPANESE_TEXT}])")
-
-
 def one_line(text: str) -> str:
     """An evidence passage on one line: table rows joined by " / ", a line wrapped inside
-    Japanese text joined without a space, other line breaks become a space."""
+    Japanese text joined without a space (the loaders' rule, ``join_wrapped_lines``), other
+    line breaks (bullets, slide lines, a sentence end) become a space."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) > 1 and all("|" in line for line in lines):
         return " / ".join(lines)
-    joined = _CJK_BREAK.sub("", "\n".join(lines))
-    return re.sub(r"\s*\n\s*", " ", joined)
+    return join_wrapped_lines(lines).replace("\n", " ")
 
 
 def _ms(since: float) -> float:

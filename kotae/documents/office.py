@@ -6,7 +6,7 @@
   transitional namespaces in memory first.
 - pptx (python-pptx): per slide (``slide`` set) the title is a level-1 heading, body
   placeholders give list items, other text frames paragraphs, tables and chart data table
-  blocks, and the speaker notes paragraphs.
+  blocks, and the speaker notes paragraphs. A line break inside a paragraph stays a newline.
 - xlsx/xlsm (openpyxl, read-only, cached values) and xls (xlrd): per sheet a level-1 heading
   with the sheet name, then table blocks of at most ``ROWS_PER_TABLE_BLOCK`` rows that each
   start with the header row (``sheet`` set). A lone title cell above the table is a paragraph.
@@ -151,6 +151,12 @@ def _reading_order(shapes: Iterable[Any]) -> list[Any]:
     return sorted(shapes, key=lambda s: (s.top or 0, s.left or 0))
 
 
+def _soft_breaks(text: str) -> str:
+    """python-pptx gives a line break inside a paragraph (Shift+Enter) as ``\\v``, which
+    normalization would delete, gluing the two lines: make it a newline."""
+    return text.replace("\v", "\n")
+
+
 def _pptx_shape_blocks(shape: Any, slide: int) -> Iterator[Block]:
     from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
@@ -159,7 +165,7 @@ def _pptx_shape_blocks(shape: Any, slide: int) -> Iterator[Block]:
             yield from _pptx_shape_blocks(child, slide)
         return
     if getattr(shape, "has_table", False) and shape.has_table:
-        rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
+        rows = [[_soft_breaks(cell.text) for cell in row.cells] for row in shape.table.rows]
         yield from (Block(t, "table", slide=slide) for t in table_texts(rows))
     if getattr(shape, "has_chart", False) and shape.has_chart:
         yield from _pptx_chart_blocks(shape.chart, slide)
@@ -168,7 +174,7 @@ def _pptx_shape_blocks(shape: Any, slide: int) -> Iterator[Block]:
     body_types = (PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT, PP_PLACEHOLDER.VERTICAL_BODY)
     bulleted = shape.is_placeholder and shape.placeholder_format.type in body_types
     for paragraph in shape.text_frame.paragraphs:
-        text = normalize_text(paragraph.text)
+        text = normalize_text(_soft_breaks(paragraph.text))
         if not text:
             continue
         if bulleted or paragraph.level > 0:
@@ -180,7 +186,7 @@ def _pptx_shape_blocks(shape: Any, slide: int) -> Iterator[Block]:
 def _pptx_chart_blocks(chart: Any, slide: int) -> Iterator[Block]:
     try:
         if chart.has_title and chart.chart_title.has_text_frame:
-            title = normalize_text(chart.chart_title.text_frame.text)
+            title = normalize_text(_soft_breaks(chart.chart_title.text_frame.text))
             if title:
                 yield Block(title, "paragraph", slide=slide)
         plot = chart.plots[0]
@@ -194,16 +200,15 @@ def _pptx_chart_blocks(chart: Any, slide: int) -> Iterator[Block]:
 def _pptx_slide_blocks(slide: Any, number: int) -> list[Block]:
     title_shape = slide.shapes.title
     blocks: list[Block] = []
-    if title_shape is not None and normalize_inline(title_shape.text_frame.text):
-        blocks.append(
-            Block(normalize_inline(title_shape.text_frame.text), "heading", 1, slide=number)
-        )
+    title = normalize_inline(_soft_breaks(title_shape.text_frame.text)) if title_shape else ""
+    if title:
+        blocks.append(Block(title, "heading", 1, slide=number))
     for shape in _reading_order(slide.shapes):
         if title_shape is not None and shape.shape_id == title_shape.shape_id:
             continue
         blocks.extend(_pptx_shape_blocks(shape, number))
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-        notes = slide.notes_slide.notes_text_frame.text
+        notes = _soft_breaks(slide.notes_slide.notes_text_frame.text)
         blocks.extend(
             Block(n, "paragraph", slide=number)
             for n in (normalize_text(part) for part in notes.split("\n"))

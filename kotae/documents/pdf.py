@@ -1,9 +1,14 @@
 """PDF with pypdf: paragraphs per page (``page`` set, 1-based), OCR for pages without text.
 
 pypdf returns a page as lines. Lines are joined into paragraphs: a paragraph ends at a
-blank line, at a line clearly shorter than the page's usual line (0.7 x the 80th
-percentile of display widths, CJK counting 2), and before a bulleted line. Dot leaders of
-tables of contents are shortened.
+blank line, after a line that ends a Japanese sentence (。！？), after a line clearly
+shorter than the page's usual line (0.7 x the 80th percentile of display widths, CJK
+counting 2: headings, table cells, the last line of a paragraph), and before a bulleted
+or numbered line. Inside a paragraph, lines are joined by ``text.join_wrapped_lines``
+with the page's full width (95th percentile): a wrap is joined (Japanese without a
+space), a line shorter than 0.7 x the full width keeps its line break. A bullet glyph
+(・, •, ...) starts a list item and is dropped, also when pypdf puts it on a line of its
+own. Dot leaders of tables of contents are shortened.
 Invisible text (render mode 3, e.g. an OCR layer) is kept.
 """
 
@@ -18,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from kotae.documents import limits
-from kotae.documents.model import Block, LoadedDocument
-from kotae.documents.text import join_wrapped_lines
+from kotae.documents.model import Block, BlockKind, LoadedDocument
+from kotae.documents.text import LIST_MARKER, WRAP_RATIO, display_width, join_wrapped_lines
 from kotae.errors import CorruptDocumentError, EmptyDocumentError, EncryptedDocumentError
 from kotae.text.normalize import normalize_inline, normalize_text
 
-_BULLET = re.compile(r"^\s*(?:[•・●○■□◆◇▪‣∙\-–*]|\(?\d{1,3}[.)]|[①-⑳])\s*")
+_BULLET_GLYPH = re.compile(r"^\s*(?:[•・●○■□◆◇▪‣∙]\s*|[-–*](?:\s+|$))")
+_SENTENCE_END = re.compile(r"[。！？]$")
 _DOT_LEADER = re.compile(r"(?:\s*\.){4,}\s*")
-_SHORT_LINE_RATIO = 0.7
 _UNHELPFUL_TITLE = re.compile(
     r"^(?:untitled|microsoft (?:word|powerpoint) - .*|.*\.(?:docx?|pdf))$", re.I
 )
@@ -45,39 +50,49 @@ def _quiet_pypdf() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def page_paragraphs(text: str) -> list[str]:
-    """Split one page's extracted text into paragraphs (see the module docstring)."""
+def page_paragraphs(text: str) -> list[tuple[BlockKind, str]]:
+    """One page's extracted text as (kind, text) paragraphs (see the module docstring)."""
     lines = [_DOT_LEADER.sub(" … ", line).rstrip() for line in text.split("\n")]
-    lengths = sorted(_width(line) for line in lines if line.strip())
-    if not lengths:
+    widths = sorted(display_width(line) for line in lines if line.strip())
+    if not widths:
         return []
-    usual = lengths[min(len(lengths) - 1, int(len(lengths) * 0.8))]
-    paragraphs: list[str] = []
-    current: list[str] = []
+    usual = widths[min(len(widths) - 1, int(len(widths) * 0.8))]
+    page = _Page(full_width=widths[min(len(widths) - 1, int(len(widths) * 0.95))])
     for line in lines:
         if not line.strip():
-            _close(current, paragraphs)
+            page.close()
             continue
-        if current and _BULLET.match(line):
-            _close(current, paragraphs)
-        current.append(line)
-        if _width(line) < _SHORT_LINE_RATIO * usual:
-            _close(current, paragraphs)
-    _close(current, paragraphs)
-    return paragraphs
+        if bullet := _BULLET_GLYPH.match(line):
+            page.close()
+            page.kind = "list_item"
+            line = line[bullet.end() :]
+            if not line.strip():
+                continue  # a bullet on its own line: the item's text follows
+        elif page.current and LIST_MARKER.match(line):
+            page.close()
+        page.current.append(line)
+        if display_width(line) < WRAP_RATIO * usual or _SENTENCE_END.search(line):
+            page.close()
+    page.close()
+    return page.paragraphs
 
 
-def _width(line: str) -> int:
-    """Display width: a non-ASCII (mostly CJK, full-width) character counts 2."""
-    return 2 * len(line) - len(line.encode("ascii", "ignore"))
+class _Page:
+    """The paragraphs of one page being built, and the lines of the open one."""
 
+    def __init__(self, full_width: int) -> None:
+        self.full_width = full_width
+        self.paragraphs: list[tuple[BlockKind, str]] = []
+        self.current: list[str] = []
+        self.kind: BlockKind = "paragraph"
 
-def _close(current: list[str], paragraphs: list[str]) -> None:
-    if current:
-        text = normalize_text(join_wrapped_lines(current))
-        if text:
-            paragraphs.append(text)
-        current.clear()
+    def close(self) -> None:
+        if self.current:
+            text = normalize_text(join_wrapped_lines(self.current, full_width=self.full_width))
+            if text:
+                self.paragraphs.append((self.kind, text))
+        self.current = []
+        self.kind = "paragraph"
 
 
 def _open_reader(path: Path) -> Any:
@@ -154,7 +169,10 @@ def load_pdf(path: Path) -> LoadedDocument:
                 if can_ocr:
                     text = _ocr_page(page)
                     ocr_pages += 1
-            blocks.extend(Block(p, "paragraph", page=number) for p in page_paragraphs(text))
+            blocks.extend(
+                Block(p, kind, 1 if kind == "list_item" else 0, page=number)
+                for kind, p in page_paragraphs(text)
+            )
         title = _title(reader, path)
     if not blocks and pages and pages_without_text == len(pages) and not can_ocr:
         raise EmptyDocumentError(

@@ -1,7 +1,7 @@
 """Plain-text formats: .txt, .md/.markdown, .csv/.tsv, .json; plus helpers other loaders share.
 
 Helpers: :func:`table_texts` (rows -> table block texts with the header row repeated),
-:func:`join_wrapped_lines` (join lines of one paragraph; no space between CJK characters)
+:func:`join_wrapped_lines` (join the lines a hard wrap split; keep other line breaks)
 and :func:`paragraph_blocks` (split on blank lines).
 """
 
@@ -28,6 +28,12 @@ _BLANK_LINE = re.compile(r"[ \t\u3000]*")
 _CJK_END = re.compile(f"[{JAPANESE_TEXT}]$")
 _CJK_START = re.compile(f"^[{JAPANESE_TEXT}]")
 _HYPHENATED = re.compile(r"[A-Za-z]-$")
+# A line starting like this begins a new item (bullet, numbered line, circled number).
+LIST_MARKER = re.compile(r"^\s*(?:[•・●○■□◆◇▪‣∙\-–*]|\(?\d{1,3}[.)]|[①-⑳])\s*")
+_SENTENCE_END = re.compile(r"[。．！？!?]$")
+_GOES_ON = re.compile(r"[、，,・(（「『【\[]$")
+# A line shorter than this fraction of the full line width was not wrapped: it ends there.
+WRAP_RATIO = 0.7
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -75,22 +81,51 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def join_wrapped_lines(lines: Sequence[str]) -> str:
-    """Join the lines of one paragraph: nothing between CJK characters, else one space."""
-    out = ""
-    for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        if not out:
-            out = line
-        elif _HYPHENATED.search(out) and line[:1].islower():
+def display_width(line: str) -> int:
+    """Display width: a non-ASCII (mostly CJK, full-width) character counts 2."""
+    return 2 * len(line) - len(line.encode("ascii", "ignore"))
+
+
+def join_wrapped_lines(
+    lines: Sequence[str], *, full_width: int | None = None, latin_separator: str = " "
+) -> str:
+    """Join the lines of one paragraph where a hard wrap split them; keep other breaks.
+
+    Between Japanese characters a wrap is joined with nothing, and a line break that is
+    not a wrap is kept as ``"\\n"`` (a boundary for the tokenizer, the chunker and the
+    snippets): after a sentence end (。！？), after a line shorter than ``WRAP_RATIO`` x
+    ``full_width`` (default: the paragraph's longest line), before a bulleted or numbered
+    line; a line ending with 、 or an opening bracket always goes on. Other lines are
+    joined with ``latin_separator`` (an English word hyphenated at a wrap is rejoined),
+    except after a line shorter than ``WRAP_RATIO`` x an explicit ``full_width`` (a PDF
+    page's layout line): that break is kept too.
+    """
+    kept = [line.strip() for line in lines if line.strip()]
+    if not kept:
+        return ""
+    full = full_width or max(display_width(line) for line in kept)
+    out = kept[0]
+    previous = kept[0]
+    for line in kept[1:]:
+        if _HYPHENATED.search(out) and line[:1].islower():
             out = out[:-1] + line
         elif _CJK_END.search(out) and _CJK_START.match(line):
-            out += line
+            out += ("" if _is_wrap(previous, line, full) else "\n") + line
+        elif full_width and display_width(previous) < WRAP_RATIO * full_width:
+            out += "\n" + line  # a layout line (PDF) that was not wrapped
         else:
-            out += " " + line
+            out += latin_separator + line
+        previous = line
     return out
+
+
+def _is_wrap(previous: str, line: str, full_width: int) -> bool:
+    """True when ``line`` continues ``previous`` (Japanese on both sides of the break)."""
+    if _GOES_ON.search(previous):
+        return True
+    if _SENTENCE_END.search(previous) or LIST_MARKER.match(line):
+        return False
+    return display_width(previous) >= WRAP_RATIO * full_width
 
 
 def paragraph_blocks(text: str, **location: Any) -> list[Block]:
@@ -111,12 +146,14 @@ def first_heading_or(blocks: Sequence[Block], default: str) -> str:
 
 
 def load_txt(path: Path) -> LoadedDocument:
-    """Paragraphs split on blank lines, read line by line (see ``encoding.iter_lines``)."""
+    """Paragraphs split on blank lines, read line by line (see ``encoding.iter_lines``).
+
+    Japanese lines a hard wrap split are joined; other line breaks are kept."""
     blocks: list[Block] = []
     paragraph: list[str] = []
     for line in itertools.chain(iter_lines(path), [""]):
         if _BLANK_LINE.fullmatch(line):
-            if norm := normalize_text("\n".join(paragraph)):
+            if norm := normalize_text(join_wrapped_lines(paragraph, latin_separator="\n")):
                 blocks.append(Block(norm, "paragraph"))
             paragraph = []
         else:

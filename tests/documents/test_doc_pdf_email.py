@@ -11,21 +11,22 @@ from kotae.errors import EmptyDocumentError, EncryptedDocumentError
 
 PAGE_1 = [
     "経費精算規程",
-    "第1条 この規程は、株式会社サンプルにおける経費の精算手続を定めるものとする。",
-    "対象は全社員。",
+    "第1条 この規程は、株式会社サンプルにおける経費の精算手続を定めるものと",
+    "する。対象は全社員。",
     "Expense Policy applies to all employees and contractors.",
 ]
 PAGE_2 = ["・交通費は実費とする。", "・宿泊費は上限1万円とする。"]
 PARAGRAPHS = [
-    (1, "経費精算規程"),
+    (1, "paragraph", "経費精算規程"),
     (
         1,
+        "paragraph",
         "第1条 この規程は、株式会社サンプルにおける経費の精算手続を定めるものとする。"
         "対象は全社員。",
     ),
-    (1, "Expense Policy applies to all employees and contractors."),
-    (2, "・交通費は実費とする。"),
-    (2, "・宿泊費は上限1万円とする。"),
+    (1, "paragraph", "Expense Policy applies to all employees and contractors."),
+    (2, "list_item", "交通費は実費とする。"),
+    (2, "list_item", "宿泊費は上限1万円とする。"),
 ]
 
 
@@ -51,8 +52,9 @@ def test_pdf_pages_and_paragraphs(tmp_path: Path) -> None:
     doc = load_document(_japanese_pdf(tmp_path / "rule.pdf"))
     assert doc.format == "pdf"
     assert doc.title == "経費精算規程 (PDF)"
-    # lines are joined into paragraphs (short last line, bullets); no space between CJK
-    assert [(b.page, b.text) for b in doc.blocks] == PARAGRAPHS
+    # a wrap is joined (no space between CJK); a short line and a bullet end a paragraph,
+    # and a bulleted line is a list item without its bullet
+    assert [(b.page, b.kind, b.text) for b in doc.blocks] == PARAGRAPHS
     assert doc.metadata["pages"] == "2"
 
 
