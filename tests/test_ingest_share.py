@@ -74,6 +74,10 @@ def test_a_share_with_junk_ingests_with_exit_0_and_reports_the_skips(tmp_path: P
         ("report-[0-9].docx", "report-7.docx", True),
         ("report-[!0-9].docx", "report-7.docx", False),
         ("~$*", "dir/~$x.docx", True),
+        ("/notes.txt", "notes.txt", True),  # a leading "/" anchors a name at the top
+        ("/notes.txt", "a/notes.txt", False),
+        ("archive/", "a/archive", True),  # a trailing "/" is ignored
+        ("archive\\**", "archive/x.txt", True),  # a Windows separator is "/"
     ],
 )
 def test_glob_semantics(pattern: str, path: str, matches: bool) -> None:
@@ -87,6 +91,15 @@ def test_glob_semantics(pattern: str, path: str, matches: bool) -> None:
 def test_a_pattern_without_a_slash_matches_a_name_as_fnmatch_does(pattern: str, name: str) -> None:
     expected = fnmatch.fnmatchcase(name.lower(), pattern.lower())
     assert (compile_glob(pattern).fullmatch(name) is not None) is expected
+
+
+def test_an_empty_pattern_is_one_line_exit_2_before_anything_is_written(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    assert kotae("init", str(kb)).returncode == 0
+    done = kotae("ingest", str(share(tmp_path / "share")), "--exclude", " ", kb=kb)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "empty include/exclude pattern" in done.stderr
+    assert json.loads(kotae("status", "--json", kb=kb).stdout)["documents"] == 0
 
 
 def test_include_and_exclude_select_files_and_prune_folders(

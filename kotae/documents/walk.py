@@ -13,7 +13,8 @@ Patterns (:func:`compile_glob`) are matched case-insensitively against the path 
 the ingested folder, with ``/`` separators: ``*`` and ``?`` stay within one folder level,
 ``**`` spans any number of levels (``**/`` also none), ``[abc]`` / ``[!abc]`` are classes. A
 pattern without ``/`` is matched against the file or folder name at any depth (``*.pdf``,
-``~$*``); one with ``/`` against the whole relative path (``archive/**``, ``**/old/*.xls``).
+``~$*``); one with ``/`` against the whole relative path (``archive/**``, ``**/old/*.xls``,
+``/notes.txt``: only at the top). A trailing ``/`` is ignored (``archive/`` = ``archive``).
 """
 
 from __future__ import annotations
@@ -48,9 +49,14 @@ class Found:
     message: str = ""
 
 
+def _normal(pattern: str) -> str:
+    """``\\`` as ``/``; no ``./``, no leading or trailing ``/`` (a leading one anchors)."""
+    return pattern.strip().replace("\\", "/").removeprefix("./").strip("/")
+
+
 def compile_glob(pattern: str) -> re.Pattern[str]:
     """A glob (see the module docstring) as a case-insensitive regular expression."""
-    text = pattern.strip().replace("\\", "/").removeprefix("./").lstrip("/")
+    text = _normal(pattern)
     if not text:
         raise ConfigError(f"empty include/exclude pattern {pattern!r} / 空のパターンです")
     out, i = [], 0
@@ -94,7 +100,10 @@ class _Glob:
 
 
 def _globs(patterns: Sequence[str]) -> tuple[_Glob, ...]:
-    return tuple(_Glob(p, compile_glob(p), "/" not in p.strip().strip("/")) for p in patterns)
+    return tuple(
+        _Glob(p, compile_glob(p), "/" not in p.strip().replace("\\", "/").rstrip("/"))
+        for p in patterns
+    )
 
 
 @dataclass(frozen=True, slots=True)
