@@ -42,9 +42,13 @@ class IngestSettings(BaseModel):
     max_sheet_rows: int = Field(default=DEFAULT_LIMITS.max_sheet_rows, ge=1)
     max_pdf_pages: int = Field(default=DEFAULT_LIMITS.max_pdf_pages, ge=1)
     max_xml_depth: int = Field(default=DEFAULT_LIMITS.max_xml_depth, ge=8, le=10_000)
+    # Globs relative to the ingested folder (kotae.documents.walk); --include / --exclude
+    # given on the command line replace these.
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
     def limits(self) -> Limits:
-        return Limits(**self.model_dump())
+        return Limits(**self.model_dump(exclude={"include", "exclude"}))
 
 
 class RetrievalSettings(BaseModel):
@@ -250,6 +254,10 @@ max_compression_ratio = 100.0         # per zip member of 1 MiB or more
 max_sheet_rows = 200_000              # rows of one sheet or CSV file
 max_pdf_pages = 2_000
 max_xml_depth = 200                   # element nesting in XML and HTML
+# Globs relative to the ingested folder ("*.pdf", "archive/**"); --include/--exclude replace
+# them. OS junk (Thumbs.db, ~$*.docx, *.tmp, hidden files) is always skipped.
+include = []
+exclude = []
 
 [retrieval]
 # hybrid = lexical BM25 fused with dense vectors when an embedder is configured.

@@ -6,6 +6,12 @@
   follow, and catch up on the next open if the process dies in between. A crash therefore
   never leaves a document half old and half new.
 - A file that fails is reported with its reason and the run goes on.
+- What a file share carries besides documents (``Thumbs.db``, ``~$*`` lock files, ``*.tmp``,
+  hidden files and folders, what ``include``/``exclude`` leave out) is skipped and counted,
+  not failed (:mod:`kotae.documents.walk`). A skipped file is not *seen*: ``sync=True``
+  removes a document whose file is now excluded, as it removes one whose file is gone.
+- The walk is listed first, so progress knows the number of files; a path that holds
+  nothing to ingest is named in ``IngestReport.empty`` (a warning, not a failure).
 """
 
 from __future__ import annotations
@@ -24,11 +30,11 @@ import numpy as np
 
 from kotae.acl import AccessChange, groups_for
 from kotae.dense import EMBED_BATCH
-from kotae.documents import load_document
+from kotae.documents import CORPUS_EXTENSIONS, load_document
 from kotae.documents.chunking import chunk_document
 from kotae.documents.limits import RefusedDocumentError, check_file_size
 from kotae.documents.model import Block, LoadedDocument
-from kotae.documents.walk import Found, walk
+from kotae.documents.walk import Found, Selection, walk
 from kotae.errors import BackendError, DocumentError, EmptyDocumentError, KotaeError
 from kotae.index.catalog import NewDocument
 from kotae.index.lexical import IndexedChunk
@@ -61,6 +67,21 @@ class Failure:
 
 
 @dataclass(slots=True)
+class Skip:
+    source: str
+    reason: str  # e.g. "Office lock file", "hidden folder", "excluded by 'archive/**'"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one file or record, in the order of the run (``--verbose``)."""
+
+    source: str
+    outcome: str  # added, updated, unchanged, removed, skipped or failed
+    reason: str = ""
+
+
+@dataclass(slots=True)
 class IngestReport:
     added: int = 0
     updated: int = 0
@@ -69,6 +90,9 @@ class IngestReport:
     chunks: int = 0
     bytes: int = 0
     failures: list[Failure] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # paths that held nothing to ingest
+    outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     access: list[AccessChange] = field(default_factory=list)  # documents --acl moved
 
@@ -76,18 +100,24 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failures
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, verbose: bool = False) -> dict[str, Any]:
+        out = {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed": self.removed,
+            "skipped": len(self.skipped),
             "chunks": self.chunks,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "failed": [asdict(f) for f in self.failures],
+            "skipped_files": [asdict(s) for s in self.skipped],
+            "empty": self.empty,
             "access": [c.to_dict() for c in self.access],
         }
+        if verbose:
+            out["files"] = [asdict(o) for o in self.outcomes]
+        return out
 
 
 Progress = Callable[[str, int], None]  # (current source, bytes done)
@@ -226,17 +256,30 @@ def ingest_paths(
     sync: bool = False,
     progress: Progress | None = None,
     follow_symlinks: bool = False,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest files and folders. ``groups`` empty = public documents.
 
-    ``sync`` removes the documents under ``paths`` whose files are really gone: never one
-    whose file (or folder) failed to read, so a bad input loses nothing.
+    ``sync`` removes the documents under ``paths`` whose files are really gone (or now
+    skipped): never one whose file (or folder) failed to read, so a bad input loses nothing.
+    ``include`` / ``exclude`` (globs, see :mod:`kotae.documents.walk`) replace ``[ingest]``'s
+    when given. ``on_total`` gets the number of files to read, once the walk is listed.
     """
     for path in paths:
         if not path.exists():
             raise DocumentError(f"no such file or folder: {path}")
+    settings = kb.settings.ingest
+    selection = Selection(
+        settings.include if include is None else include,
+        settings.exclude if exclude is None else exclude,
+    )
     with kb.write_lock(), _Run(kb, groups, [str(p.resolve()) for p in paths]) as run:
-        for found in walk(paths, skip=kb.path.resolve(), follow_symlinks=follow_symlinks):
+        listed = _listed(kb, paths, selection, follow_symlinks, run.report)
+        if on_total is not None:
+            on_total(sum(1 for found in listed if not found.problem))
+        for found in listed:
             if found.problem:
                 run.problem(found)
                 continue
@@ -245,6 +288,24 @@ def ingest_paths(
                 progress(str(found.path), run.report.bytes)
         run.finish(run.gone(paths) if sync else [])
     return run.report
+
+
+def _listed(
+    kb: KnowledgeBase,
+    paths: Sequence[Path],
+    selection: Selection,
+    follow_symlinks: bool,
+    report: IngestReport,
+) -> list[Found]:
+    """The walk of every path, listed; a path with nothing but skips goes to ``empty``."""
+    out: list[Found] = []
+    skip = kb.path.resolve()
+    for path in paths:
+        found = list(walk([path], skip, follow_symlinks, selection))
+        if all(f.problem == "skipped" for f in found):
+            report.empty.append(str(path))
+        out.extend(found)
+    return out
 
 
 def ingest_records(
@@ -302,6 +363,7 @@ class _Run:
         old = self.known.get(source)
         if old is not None and old[1] == digest and old[2] == groups:
             self.report.unchanged += 1
+            self.report.outcomes.append(Outcome(source, "unchanged"))
             return True
         return False
 
@@ -311,15 +373,22 @@ class _Run:
             self.report.updated += 1
         else:
             self.report.added += 1
+        self.report.outcomes.append(Outcome(new.source, "updated" if replacing else "added"))
         self.report.chunks += len(new.chunks)
         self.writer.add(new, replacing=replacing)
 
     def _fail(self, source: str, reason: str, message: str) -> None:
         self.report.failures.append(Failure(source, reason, message))
+        self.report.outcomes.append(Outcome(source, "failed", f"{reason}: {message}"))
 
     def problem(self, found: Found) -> None:
-        """A refused link is not part of the folder (``--sync`` removes what it gave before);
-        a folder that cannot be listed keeps every document it had."""
+        """A skipped file is counted, not failed; like a refused link it is not part of the
+        folder (``--sync`` removes what it gave before). A folder that cannot be listed
+        keeps every document it had."""
+        if found.problem == "skipped":
+            self.report.skipped.append(Skip(str(found.path), found.message))
+            self.report.outcomes.append(Outcome(str(found.path), "skipped", found.message))
+            return
         if found.problem != "refused":
             self.kept_dirs.append(str(found.path))
         self._fail(str(found.path), found.problem, found.message)
@@ -332,7 +401,7 @@ class _Run:
                 raise RefusedDocumentError(f"{path.name}: refused: not a regular file")
             size = info.st_size
             self.report.bytes += size
-            if path.suffix.lower() == ".jsonl":
+            if path.suffix.lower() in CORPUS_EXTENSIONS:
                 self.jsonl(path)
                 return
             check_file_size(path, size, self.limits)  # before the whole file is hashed
@@ -385,7 +454,7 @@ class _Run:
         a file or folder that failed to read (``kept``): only what is really gone."""
         roots = [str(p.resolve()) for p in paths]
         out = []
-        for source, (doc_id, _, _) in self.known.items():
+        for source, (doc_id, _, _) in sorted(self.known.items()):
             file_part = source.split("#", 1)[0]
             if source in self.seen or not any(_within(file_part, r) for r in roots):
                 continue
@@ -393,6 +462,7 @@ class _Run:
                 continue
             if not any(_within(file_part, d) for d in self.kept_dirs):
                 out.append(doc_id)
+                self.report.outcomes.append(Outcome(source, "removed"))
         return out
 
 

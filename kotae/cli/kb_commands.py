@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -16,6 +25,9 @@ from kotae.cli.acl import AllOption, AsOption, GroupsOption, print_access_change
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.retrieval import SearchResult
+
+if TYPE_CHECKING:
+    from kotae.ingest import IngestReport
 
 docs_app = typer.Typer(help="List, show and remove documents.", no_args_is_help=True)
 users_app = typer.Typer(
@@ -69,8 +81,25 @@ def ingest(
         ),
     ] = None,
     sync: Annotated[
-        bool, typer.Option("--sync", help="Remove documents whose files are gone.")
+        bool,
+        typer.Option("--sync", help="Remove documents whose files are gone or now skipped."),
     ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="Only files matching this glob (repeatable), relative to the folder: "
+            "'*.pdf', '規程/**'. Replaces [ingest] include.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Skip files and folders matching this glob (repeatable): 'archive/**', "
+            "'*.bak'. Replaces [ingest] exclude. OS junk and hidden files are always skipped.",
+        ),
+    ] = None,
     follow_symlinks: Annotated[
         bool,
         typer.Option(
@@ -78,54 +107,95 @@ def ingest(
             help="Also read symbolic links that lead outside the folder (refused by default).",
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="List each file: added, updated, unchanged, removed, skipped or failed.",
+        ),
+    ] = False,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
     """Ingest files and folders; unchanged files are skipped, changed ones replaced.
 
-    Example: kotae ingest ./規程集 --acl 総務部 --sync
+    Example: kotae ingest ./規程集 --acl 総務部 --sync --exclude 'archive/**'
     """
     groups = list(acl or [])  # validated and folded with the rules (kotae.acl)
-    with open_kb(kb) as base:
-        show = sys.stderr.isatty() and not json_out
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[name]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=not show,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("ingest", total=None, name="")
-
-            def progress(source: str, done: int) -> None:
-                bar.update(task, advance=1, name=Path(source.split("#")[0]).name[-40:])
-
-            report = base.ingest(
-                paths,
-                groups=groups,
-                sync=sync,
-                progress=progress,
-                follow_symlinks=follow_symlinks,
-            )
-    if json_out:
-        print_json(report.to_dict())
-    else:
-        print_access_changes(report.access)
-        for failure in report.failures:
-            err_console.print(
-                f"[red]failed[/red] {escape(failure.source)}: {failure.reason}: "
-                f"{escape(failure.message)}"
-            )
-        mb = report.bytes / 1e6
-        console.print(
-            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"removed {report.removed}, failed {len(report.failures)}; "
-            f"{report.chunks} chunks, {mb:.1f} MB in {report.seconds:.1f} s"
+    with open_kb(kb) as base, _ingest_progress(not json_out) as (progress, on_total):
+        report = base.ingest(
+            paths,
+            groups=groups,
+            sync=sync,
+            progress=progress,
+            follow_symlinks=follow_symlinks,
+            include=include,
+            exclude=exclude,
+            on_total=on_total,
         )
+    if json_out:
+        print_json(report.to_dict(verbose=verbose))
+    else:
+        _print_ingest(report, verbose)
     if report.failures:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _ingest_progress(
+    wanted: bool,
+) -> Iterator[tuple[Callable[[str, int], None], Callable[[int], None]]]:
+    """A bar with n/N files and MB/s on stderr, only when stderr is a terminal (transient:
+    nothing of it stays in a log or a pipe)."""
+    started = time.monotonic()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[name]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not (wanted and sys.stderr.isatty()),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingest", total=None, name="", rate="")
+
+        def progress(source: str, done: int) -> None:
+            rate = done / 1e6 / max(time.monotonic() - started, 1e-3)
+            name = Path(source.split("#")[0]).name[-40:]
+            bar.update(task, advance=1, name=escape(name), rate=f"{rate:.1f} MB/s")
+
+        def on_total(total: int) -> None:
+            bar.update(task, total=total)
+
+        yield progress, on_total
+
+
+def _print_ingest(report: IngestReport, verbose: bool) -> None:
+    print_access_changes(report.access)
+    if verbose:
+        for item in report.outcomes:
+            reason = f"  ({escape(item.reason)})" if item.reason else ""
+            console.print(f"{item.outcome:<9} {escape(item.source)}{reason}", soft_wrap=True)
+    for failure in report.failures:
+        err_console.print(
+            f"[red]failed[/red] {escape(failure.source)}: {failure.reason}: "
+            f"{escape(failure.message)}"
+        )
+    for path in report.empty:
+        err_console.print(
+            f"[yellow]warning[/yellow]: nothing to ingest in {escape(path)} "
+            "(no supported file, or only skipped ones) / 取り込む文書がありません"
+        )
+    mb = report.bytes / 1e6
+    console.print(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"removed {report.removed}, skipped {len(report.skipped)}, "
+        f"failed {len(report.failures)}; "
+        f"{report.chunks} chunks, {mb:.1f} MB in {report.seconds:.1f} s"
+    )
 
 
 def search(

@@ -7,6 +7,7 @@ library's own exception never escapes.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from kotae.errors import (
 )
 
 __all__ = [
+    "CORPUS_EXTENSIONS",
     "SUPPORTED_EXTENSIONS",
     "Block",
     "Chunk",
@@ -37,64 +39,45 @@ __all__ = [
 
 Loader = Callable[[Path], LoadedDocument]
 
-_CORE_EXTENSIONS = frozenset(
-    {
-        ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx",
-        ".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".json", ".eml", ".odt",
-    }
-)  # fmt: skip
-_LEGACY = frozenset({".doc", ".ppt"})
+# Extension -> (module, loader function): the one list of what load_document reads (images,
+# through OCR, come from kotae.documents.ocr.IMAGE_EXTENSIONS). Modules load when needed.
+_LOADERS: dict[str, tuple[str, str]] = {
+    ".txt": ("kotae.documents.text", "load_txt"),
+    ".text": ("kotae.documents.text", "load_txt"),
+    ".md": ("kotae.documents.text", "load_markdown"),
+    ".markdown": ("kotae.documents.text", "load_markdown"),
+    ".csv": ("kotae.documents.text", "load_csv"),
+    ".tsv": ("kotae.documents.text", "load_csv"),
+    ".json": ("kotae.documents.text", "load_json"),
+    ".html": ("kotae.documents.html", "load_html"),
+    ".htm": ("kotae.documents.html", "load_html"),
+    ".pdf": ("kotae.documents.pdf", "load_pdf"),
+    ".eml": ("kotae.documents.email", "load_eml"),
+    ".docx": ("kotae.documents.office", "load_docx"),
+    ".pptx": ("kotae.documents.office", "load_pptx"),
+    ".xlsx": ("kotae.documents.office", "load_xlsx"),
+    ".xlsm": ("kotae.documents.office", "load_xlsx"),
+    ".xls": ("kotae.documents.office", "load_xls"),
+    ".odt": ("kotae.documents.office", "load_odt"),
+    ".doc": ("kotae.documents.office", "load_legacy_office"),
+    ".ppt": ("kotae.documents.office", "load_legacy_office"),
+}
+_LEGACY = frozenset({".doc", ".ppt"})  # only with LibreOffice
+_CORE_EXTENSIONS = frozenset(_LOADERS) - _LEGACY
+CORPUS_EXTENSIONS = frozenset({".jsonl"})  # read by kotae.ingest: one document per record
 
 
 def _loader_for(suffix: str) -> Loader | None:
     """The loader function for an extension; modules are imported only when needed."""
-    if suffix in (".txt", ".text"):
-        from kotae.documents.text import load_txt
+    entry = _LOADERS.get(suffix)
+    if entry is None:
+        from kotae.documents.ocr import IMAGE_EXTENSIONS
 
-        return load_txt
-    if suffix in (".md", ".markdown"):
-        from kotae.documents.text import load_markdown
-
-        return load_markdown
-    if suffix in (".csv", ".tsv"):
-        from kotae.documents.text import load_csv
-
-        return load_csv
-    if suffix == ".json":
-        from kotae.documents.text import load_json
-
-        return load_json
-    if suffix in (".html", ".htm"):
-        from kotae.documents.html import load_html
-
-        return load_html
-    if suffix == ".pdf":
-        from kotae.documents.pdf import load_pdf
-
-        return load_pdf
-    if suffix == ".eml":
-        from kotae.documents.email import load_eml
-
-        return load_eml
-    return _office_loader_for(suffix)
-
-
-def _office_loader_for(suffix: str) -> Loader | None:
-    from kotae.documents import ocr, office
-
-    loaders: dict[str, Loader] = {
-        ".docx": office.load_docx,
-        ".pptx": office.load_pptx,
-        ".xlsx": office.load_xlsx,
-        ".xlsm": office.load_xlsx,
-        ".xls": office.load_xls,
-        ".odt": office.load_odt,
-        ".doc": office.load_legacy_office,
-        ".ppt": office.load_legacy_office,
-    }
-    if suffix in ocr.IMAGE_EXTENSIONS:
-        return ocr.load_image
-    return loaders.get(suffix)
+        if suffix not in IMAGE_EXTENSIONS:
+            return None
+        entry = ("kotae.documents.ocr", "load_image")
+    loader: Loader = getattr(importlib.import_module(entry[0]), entry[1])
+    return loader
 
 
 def supported_extensions() -> frozenset[str]:
@@ -130,7 +113,12 @@ def _unsupported_message(suffix: str) -> str:
     if suffix in IMAGE_EXTENSIONS:
         return f"unsupported format {suffix}: images need OCR: {OCR_HINT}"
     shown = suffix or "(no extension)"
-    return f"unsupported format {shown}: supported are {', '.join(sorted(_CORE_EXTENSIONS))}"
+    return (
+        f"unsupported format {shown}: supported are "
+        f"{', '.join(sorted(_CORE_EXTENSIONS | CORPUS_EXTENSIONS))}; "
+        f"{', '.join(sorted(_LEGACY))} with LibreOffice; "
+        f"{', '.join(sorted(IMAGE_EXTENSIONS))} with OCR"
+    )
 
 
 def load_document(path: Path, limits: Limits | None = None) -> LoadedDocument:
