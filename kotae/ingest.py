@@ -286,6 +286,8 @@ def ingest_paths(
             run.file(found.path)
             if progress is not None:
                 progress(str(found.path), run.report.bytes)
+        if sync:
+            run.keep_empty_roots(paths, listed)
         run.finish(run.gone(paths) if sync else [])
     return run.report
 
@@ -448,6 +450,25 @@ class _Run:
             self._fail(source, getattr(exc, "reason", "error"), str(exc))
             return
         self._add(new)
+
+    def keep_empty_roots(self, paths: Sequence[Path], listed: Sequence[Found]) -> None:
+        """A folder that holds no file to read now while documents came from it (a share
+        that is not mounted, a wrong path) is not taken for "everything deleted": ``--sync``
+        keeps its documents and reports it. Deleting them is ``kotae docs remove PATH``."""
+        files = [str(found.path) for found in listed if not found.problem]
+        for path in paths:
+            root = str(path.resolve())
+            if not path.is_dir() or any(_within(f, root) for f in files):
+                continue
+            known = sum(1 for s in self.known if _within(s.split("#", 1)[0], root))
+            if known:
+                self.kept_dirs.append(root)
+                self._fail(
+                    root,
+                    "empty",
+                    f"{root}: holds no file to read now; --sync keeps its {known} documents "
+                    f"(a share not mounted?). Remove them with `kotae docs remove {root}`",
+                )
 
     def gone(self, paths: Sequence[Path]) -> list[int]:
         """Documents under the ingested roots that this run did not see, except those of

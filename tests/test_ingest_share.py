@@ -234,3 +234,23 @@ def test_the_unsupported_format_message_lists_every_format() -> None:
     listed = set(message.replace(";", ",").replace(" ", ",").split(","))
     assert {*_LOADERS, ".jsonl", *IMAGE_EXTENSIONS} <= listed
     assert all(_loader_for(ext) is not None for ext in _LOADERS)  # the registry is real
+
+
+def test_sync_of_a_folder_that_holds_nothing_now_keeps_its_documents(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """An unmounted share looks like an empty folder: --sync must not take it for
+    "everything was deleted"."""
+    folder = share(tmp_path / "share")
+    assert kb.ingest([folder]).added == 2
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            path.unlink()
+    (folder / "Thumbs.db").write_bytes(b"\x00")  # only junk left
+    report = kb.ingest([folder], sync=True)
+    assert report.removed == 0 and sources(kb) == ["精算.txt", "規程.md"]
+    [failure] = report.failures
+    assert failure.reason == "empty" and "keeps its 2 documents" in failure.message
+    write(folder / "規程.md", "# 規程\n\n残った文書です。")
+    synced = kb.ingest([folder], sync=True)  # a folder with files again: sync as usual
+    assert synced.removed == 1 and sources(kb) == ["規程.md"]
