@@ -271,6 +271,8 @@ class KnowledgeBase:
 
     def set_user(self, name: str, groups: Sequence[str]) -> tuple[str, ...]:
         """Add a user or replace their groups (validated and folded); returns the groups."""
+        if not name.strip():
+            raise QueryError("the user name is empty")
         folded = parse_groups(groups)
         self.catalog.set_user(name, folded)
         return folded
@@ -323,16 +325,38 @@ class KnowledgeBase:
         docs = self.catalog.documents()
         return docs if access is None else [d for d in docs if access.can_read(d.groups)]
 
-    def remove_documents(self, doc_ids: Sequence[int]) -> int:
+    def find_documents(self, target: str) -> list[DocumentRow]:
+        """The documents ``target`` names (every reader; removal and administration): an
+        id; a source path, with every record ``FILE#id`` of that file and every document
+        under that folder; or one record ``FILE#id``."""
+        target = target.strip()
+        if not target:
+            return []
+        if target.isdigit():
+            doc = self.catalog.document(int(target))
+            return [] if doc is None else [doc]
+        found = self.catalog.documents_under([str(Path(target).resolve())])
+        if not found and "#" in target:
+            file, _, record = target.rpartition("#")
+            doc = self.catalog.document_by_source(f"{Path(file).resolve()}#{record}")
+            found = [] if doc is None else [doc]
+        return found
+
+    def remove_documents(self, doc_ids: Sequence[int], *, all_or_nothing: bool = False) -> int:
         """Delete documents from the catalog and every index, and their text from the query
         log (before, so a crash cannot leave it there, and after, for the asks logged
-        meanwhile); returns how many existed."""
+        meanwhile); returns how many existed. With ``all_or_nothing``, an id that does not
+        exist is a :class:`QueryError` and nothing is removed."""
         from kotae.querylog import purge_documents
 
-        existing = [d for d in doc_ids if self.catalog.document(d) is not None]
-        if not existing:
-            return 0
         with self.write_lock():
+            existing = [d for d in dict.fromkeys(doc_ids) if self.catalog.document(d) is not None]
+            missing = [d for d in dict.fromkeys(doc_ids) if d not in existing]
+            if all_or_nothing and missing:
+                shown = ", ".join(str(d) for d in missing[:5])
+                raise QueryError(f"no document with id {shown}: nothing was removed")
+            if not existing:
+                return 0
             purge_documents(self.catalog, existing)
             generation, _ = self.catalog.write_documents([], remove_ids=existing)
             purge_documents(self.catalog, existing)
@@ -373,19 +397,77 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
 
     ``use_case`` appends that use case's ``[use_case]`` template with its KPIs to
     ``kotae.toml`` (once: a file that already has a ``[use_case]`` section is an error).
+    A path that is a file, or cannot be created, is a :class:`KnowledgeBaseError`, and
+    whatever this call created before the failure is removed again.
     """
     template = use_case_template(use_case) if use_case else None
-    path.mkdir(parents=True, exist_ok=True)
+    if not str(path).strip():
+        raise KnowledgeBaseError("the knowledge-base directory is empty: give a folder")
+    if path.exists() and not path.is_dir():
+        raise KnowledgeBaseError(f"{path} is a file, not a folder: choose another path")
     config = path / CONFIG_FILE
-    if not config.exists():
-        config.write_text(DEFAULT_TOML, "utf-8")
-    if template is not None:
-        current = config.read_text("utf-8")
+    current = config.read_text("utf-8") if config.is_file() else None
+    if template is not None and current is not None:
         if re.search(r"^\s*\[use_case\]", current, flags=re.MULTILINE):
             raise ConfigError(f"{config} already has a [use_case] section: edit it there")
-        config.write_text(current.rstrip("\n") + "\n\n" + template, "utf-8")
-    Catalog(path / DB_FILE).close()
-    return KnowledgeBase(path)
+    text = current if current is not None else DEFAULT_TOML
+    if template is not None:
+        text = text.rstrip("\n") + "\n\n" + template
+    undo = _Undo.before(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if text != current:
+            _write_atomically(config, text)
+        Catalog(path / DB_FILE).close()
+        return KnowledgeBase(path)
+    except OSError as exc:
+        undo.run()
+        reason = exc.strerror or str(exc)
+        raise KnowledgeBaseError(f"cannot create a knowledge base in {path}: {reason}") from exc
+    except BaseException:
+        undo.run()
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Undo:
+    """What :func:`init_kb` must remove when it fails: the first folder it creates (with
+    everything in it), or, in an existing folder, the files and index it adds."""
+
+    path: Path
+    new_root: Path | None
+    new_files: tuple[Path, ...]
+
+    @classmethod
+    def before(cls, path: Path) -> _Undo:
+        root = None
+        for folder in (path, *path.parents):
+            if folder.exists():
+                break
+            root = folder
+        names = (CONFIG_FILE, DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", "index")
+        new = tuple(path / n for n in names) if root is None else ()
+        return cls(path, root, tuple(p for p in new if not p.exists()))
+
+    def run(self) -> None:
+        import shutil
+
+        if self.new_root is not None:
+            shutil.rmtree(self.new_root, ignore_errors=True)
+        for item in self.new_files:
+            if item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def open_kb(path: str | Path | None = None, settings: Settings | None = None) -> KnowledgeBase:
