@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -420,9 +421,9 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
             _write_atomically(config, text)
         Catalog(path / DB_FILE).close()
         return KnowledgeBase(path)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         undo.run()
-        reason = exc.strerror or str(exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise KnowledgeBaseError(f"cannot create a knowledge base in {path}: {reason}") from exc
     except BaseException:
         undo.run()
