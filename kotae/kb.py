@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from kotae.acl import PUBLIC, AccessChange, fold_group, parse_groups, remove_rules, set_rules
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
+from kotae.created import Undo, write_atomically
 from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
 from kotae.index.catalog import Catalog, ChunkRow, DocumentRow
 from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
@@ -408,17 +409,17 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
         raise KnowledgeBaseError(f"{path} is a file, not a folder: choose another path")
     config = path / CONFIG_FILE
     current = config.read_text("utf-8") if config.is_file() else None
-    if template is not None and current is not None:
-        if re.search(r"^\s*\[use_case\]", current, flags=re.MULTILINE):
-            raise ConfigError(f"{config} already has a [use_case] section: edit it there")
+    if template is not None and current and re.search(r"^\s*\[use_case\]", current, re.M):
+        raise ConfigError(f"{config} already has a [use_case] section: edit it there")
     text = current if current is not None else DEFAULT_TOML
     if template is not None:
         text = text.rstrip("\n") + "\n\n" + template
-    undo = _Undo.before(path)
+    made = (CONFIG_FILE, DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", "index", "write.lock")
+    undo = Undo.before(path, made)
     try:
         path.mkdir(parents=True, exist_ok=True)
         if text != current:
-            _write_atomically(config, text)
+            write_atomically(config, text)
         Catalog(path / DB_FILE).close()
         return KnowledgeBase(path)
     except (OSError, sqlite3.Error) as exc:
@@ -428,47 +429,6 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
     except BaseException:
         undo.run()
         raise
-
-
-@dataclass(frozen=True, slots=True)
-class _Undo:
-    """What :func:`init_kb` must remove when it fails: the first folder it creates (with
-    everything in it), or, in an existing folder, the files and index it adds."""
-
-    path: Path
-    new_root: Path | None
-    new_files: tuple[Path, ...]
-
-    @classmethod
-    def before(cls, path: Path) -> _Undo:
-        root = None
-        for folder in (path, *path.parents):
-            if folder.exists():
-                break
-            root = folder
-        names = (CONFIG_FILE, DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", "index")
-        new = tuple(path / n for n in names) if root is None else ()
-        return cls(path, root, tuple(p for p in new if not p.exists()))
-
-    def run(self) -> None:
-        import shutil
-
-        if self.new_root is not None:
-            shutil.rmtree(self.new_root, ignore_errors=True)
-        for item in self.new_files:
-            if item.is_dir():
-                shutil.rmtree(item, ignore_errors=True)
-            else:
-                item.unlink(missing_ok=True)
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def open_kb(path: str | Path | None = None, settings: Settings | None = None) -> KnowledgeBase:

@@ -74,6 +74,8 @@ def test_init_takes_dir_then_kb_then_environment(
     monkeypatch.setenv("KOTAE_KB", str(tmp_path / "by-env"))
     assert cli(capsys, "init")[0] == 0
     assert (tmp_path / "by-env" / "kotae.db").is_file()
+    assert cli(capsys, "--kb", "by-global", "init")[0] == 0
+    assert (tmp_path / "by-global" / "kotae.db").is_file()
     assert cli(capsys, "init", "by-arg")[0] == 0
     assert (tmp_path / "by-arg" / "kotae.db").is_file()
 
@@ -109,7 +111,9 @@ def test_eval_run_into_a_missing_folder_stores_no_run(
     questions = [{"id": "a", "question": "経費の申請期限は？", "answers": ["翌月10日"]}]
     eval_set = write(tmp_path / "set.jsonl", jsonl(questions))
     target = str(tmp_path / "missing" / "out.json")
-    code, _, err = cli(capsys, "eval", "run", "--set", str(eval_set), option, target, "--kb", str(kb))
+    code, _, err = cli(
+        capsys, "eval", "run", "--set", str(eval_set), option, target, "--kb", str(kb)
+    )
     assert one_line_error(code, err), err
     assert "missing" in err
     with catalog_of(kb) as catalog:
@@ -121,7 +125,7 @@ def test_eval_run_into_a_missing_folder_stores_no_run(
 def test_docs_remove_by_path_removes_every_record(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kb, md, faq = faq_kb(tmp_path)
+    kb, _, faq = faq_kb(tmp_path)
     code, out, err = cli(capsys, "docs", "remove", f"{faq}#q1", "--kb", str(kb))
     assert code == 0, err
     assert sources(kb) == ["faq.jsonl#q0", "faq.jsonl#q2", "規程.md"]
@@ -134,7 +138,7 @@ def test_docs_remove_by_path_removes_every_record(
 def test_docs_remove_by_folder_removes_everything_under_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kb, md, faq = faq_kb(tmp_path)
+    kb, md, _ = faq_kb(tmp_path)
     assert cli(capsys, "docs", "remove", str(md.parent), "--kb", str(kb))[0] == 0
     assert sources(kb) == []
 
@@ -143,7 +147,7 @@ def test_docs_remove_by_folder_removes_everything_under_it(
 def test_a_batch_with_one_missing_target_removes_nothing(
     bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kb, md, faq = faq_kb(tmp_path)
+    kb, md, _ = faq_kb(tmp_path)
     with open_kb(kb) as base:
         first = min(d.id for d in base.documents())
     before = sources(kb)
@@ -164,7 +168,9 @@ def test_remove_documents_all_or_nothing(tmp_path: Path) -> None:
         assert base.remove_documents([ids[0], 10_000]) == 1  # the lenient form is kept
 
 
-def test_docs_show_takes_an_id_or_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_docs_show_takes_an_id_or_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kb, md, faq = faq_kb(tmp_path)
     by_path = cli(capsys, "docs", "show", str(md), "--json", "--kb", str(kb))
     assert by_path[0] == 0, by_path[2]
@@ -184,7 +190,9 @@ def test_bench_retrieval_k_sets_the_ranking_depth(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "set"
-    corpus = [{"id": f"d{i}", "title": f"経費 {i}", "text": f"経費の規程その{i}。"} for i in range(5)]
+    corpus = [
+        {"id": f"d{i}", "title": f"経費 {i}", "text": f"経費の規程その{i}。"} for i in range(5)
+    ]
     write(folder / "corpus.jsonl", jsonl(corpus))
     write(folder / "queries.jsonl", jsonl([{"id": "q0", "text": "経費"}]))
     qrels = "".join(f"q0\td{i}\t1\n" for i in range(5))
