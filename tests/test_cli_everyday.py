@@ -61,6 +61,7 @@ def test_kb_before_the_command_works_for_every_command(
     assert json.loads(out)["path"] == str(kb)
     # the same directory given twice is fine; two different ones are refused
     assert cli(capsys, "--kb", str(kb), "status", "--kb", str(kb))[0] == 0
+    assert cli(capsys, "--kb", "kb", "status", "--kb", "./kb")[0] == 0  # cwd is tmp_path
     assert one_line_error(*cli(capsys, "--kb", str(kb), "status", "--kb", "other")[::2])
     assert one_line_error(*cli(capsys, "init", str(tmp_path / "a"), "--kb", str(kb))[::2])
     assert not (tmp_path / "a").exists()

@@ -22,11 +22,15 @@ def _kb_value(ctx: typer.Context, value: str | None) -> str | None:
     both mean the same; given twice, they must agree."""
     root = ctx.find_root()
     shared = root.obj.get("kb") if isinstance(root.obj, dict) else None
-    if value is not None and shared is not None and value != shared:
+    if value is not None and shared is not None and not _same(value, shared):
         raise typer.BadParameter(f"--kb given twice ({shared!r} and {value!r}): give it once")
     if value is not None and not value.strip():
         raise typer.BadParameter("the knowledge-base directory is empty")
     return value if value is not None else shared
+
+
+def _same(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _existing_kb(ctx: typer.Context, value: str | None) -> str | None:

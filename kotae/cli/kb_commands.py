@@ -58,7 +58,7 @@ def init(
     """
     if directory is not None and not directory.strip():
         fail("the knowledge-base directory is empty: give a folder")
-    if directory is not None and kb is not None and Path(kb) != Path(directory):
+    if directory is not None and kb is not None and Path(kb).resolve() != Path(directory).resolve():
         fail(f"two directories given ({directory} and --kb {kb}): give one")
     path = Path(directory) if directory is not None else find_kb_dir(kb)
     with init_kb(path, use_case=use_case) as created:
