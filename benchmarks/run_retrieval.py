@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/run_retrieval.py [--sets jsquad,jaquad,squad,beir-scifact]
         [--skip-anchors] [--skip-kotae] [--bench-dir ../shared/bench] [--anchors-dir DIR]
-        [--k 10] [--config FILE]
+        [--k 100] [--config FILE]
 
 For each set it runs, serially:
   * kotae:   ``kotae bench retrieval DIR --k K [--config FILE] --json OUT``
@@ -272,7 +272,7 @@ def benchmark_set(name: str, args: argparse.Namespace, previous: JsonDict | None
         "date": utc_now(),
         "machine": machine,
         "python": platform.python_version(),
-        "conditions": "serial runs; queries one at a time, single-threaded, k=10",
+        "conditions": "serial runs; queries one at a time, single-threaded, top 100 ranked",
         "kotae": kotae,
         "anchors": anchors,
     }
@@ -286,7 +286,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--skip-anchors", action="store_true", help="run kotae only")
     parser.add_argument("--skip-kotae", action="store_true", help="run the anchors only")
-    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--k", type=int, default=100, help="documents ranked per query")
     parser.add_argument("--config", type=Path, default=None, help="passed to kotae --config")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     args = parser.parse_args(argv)

@@ -93,14 +93,14 @@ def corpus_records(corpus: Path) -> Iterator[Record]:
         yield Record(str(rid), str(obj.get("title") or ""), str(obj["text"]))
 
 
-def run_retrieval_bench(folder: Path, k: int = 10, config: Path | None = None) -> dict[str, Any]:
+def run_retrieval_bench(folder: Path, k: int = 100, config: Path | None = None) -> dict[str, Any]:
     """Index ``folder``'s corpus in a temporary knowledge base and evaluate its queries.
 
     Queries are ranked by :func:`kotae.retrieval.rank_chunks`, the path ``search`` takes,
     so a ``[reranker]`` in ``config`` is applied. ``held_out`` holds the figures of the
     report half of the queries (:func:`split_half`) beside the full set's ``metrics``."""
     dataset = load_dataset(folder)
-    depth = max(k, 100)
+    depth = k  # documents ranked per query; metrics @n > k see only these
     with _indexed(dataset, config) as (kb, index_s, n_chunks):
         external = {d.id: d.metadata.get("id", d.source) for d in kb.documents()}
         run, latencies = _rank_queries(kb, dataset, depth, external)
@@ -108,6 +108,7 @@ def run_retrieval_bench(folder: Path, k: int = 10, config: Path | None = None) -
     held_out = [qid for qid, _ in dataset.queries if split_half(qid) == "report"]
     return {
         "dataset": dataset.name,
+        "k": depth,
         "metrics": _ir_metrics(dataset.qrels, run),
         "held_out": {
             "half": "report",

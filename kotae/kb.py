@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from kotae.acl import PUBLIC, AccessChange, fold_group, parse_groups, remove_rules, set_rules
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
+from kotae.created import Undo, write_atomically
 from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
 from kotae.index.catalog import Catalog, ChunkRow, DocumentRow
 from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
@@ -271,6 +273,8 @@ class KnowledgeBase:
 
     def set_user(self, name: str, groups: Sequence[str]) -> tuple[str, ...]:
         """Add a user or replace their groups (validated and folded); returns the groups."""
+        if not name.strip():
+            raise QueryError("the user name is empty")
         folded = parse_groups(groups)
         self.catalog.set_user(name, folded)
         return folded
@@ -323,16 +327,38 @@ class KnowledgeBase:
         docs = self.catalog.documents()
         return docs if access is None else [d for d in docs if access.can_read(d.groups)]
 
-    def remove_documents(self, doc_ids: Sequence[int]) -> int:
+    def find_documents(self, target: str) -> list[DocumentRow]:
+        """The documents ``target`` names (every reader; removal and administration): an
+        id; a source path, with every record ``FILE#id`` of that file and every document
+        under that folder; or one record ``FILE#id``."""
+        target = target.strip()
+        if not target:
+            return []
+        if target.isdigit():
+            doc = self.catalog.document(int(target))
+            return [] if doc is None else [doc]
+        found = self.catalog.documents_under([str(Path(target).resolve())])
+        if not found and "#" in target:
+            file, _, record = target.rpartition("#")
+            doc = self.catalog.document_by_source(f"{Path(file).resolve()}#{record}")
+            found = [] if doc is None else [doc]
+        return found
+
+    def remove_documents(self, doc_ids: Sequence[int], *, all_or_nothing: bool = False) -> int:
         """Delete documents from the catalog and every index, and their text from the query
         log (before, so a crash cannot leave it there, and after, for the asks logged
-        meanwhile); returns how many existed."""
+        meanwhile); returns how many existed. With ``all_or_nothing``, an id that does not
+        exist is a :class:`QueryError` and nothing is removed."""
         from kotae.querylog import purge_documents
 
-        existing = [d for d in doc_ids if self.catalog.document(d) is not None]
-        if not existing:
-            return 0
         with self.write_lock():
+            existing = [d for d in dict.fromkeys(doc_ids) if self.catalog.document(d) is not None]
+            missing = [d for d in dict.fromkeys(doc_ids) if d not in existing]
+            if all_or_nothing and missing:
+                shown = ", ".join(str(d) for d in missing[:5])
+                raise QueryError(f"no document with id {shown}: nothing was removed")
+            if not existing:
+                return 0
             purge_documents(self.catalog, existing)
             generation, _ = self.catalog.write_documents([], remove_ids=existing)
             purge_documents(self.catalog, existing)
@@ -373,19 +399,36 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
 
     ``use_case`` appends that use case's ``[use_case]`` template with its KPIs to
     ``kotae.toml`` (once: a file that already has a ``[use_case]`` section is an error).
+    A path that is a file, or cannot be created, is a :class:`KnowledgeBaseError`, and
+    whatever this call created before the failure is removed again.
     """
     template = use_case_template(use_case) if use_case else None
-    path.mkdir(parents=True, exist_ok=True)
+    if not str(path).strip():
+        raise KnowledgeBaseError("the knowledge-base directory is empty: give a folder")
+    if path.exists() and not path.is_dir():
+        raise KnowledgeBaseError(f"{path} is a file, not a folder: choose another path")
     config = path / CONFIG_FILE
-    if not config.exists():
-        config.write_text(DEFAULT_TOML, "utf-8")
+    current = config.read_text("utf-8") if config.is_file() else None
+    if template is not None and current and re.search(r"^\s*\[use_case\]", current, re.M):
+        raise ConfigError(f"{config} already has a [use_case] section: edit it there")
+    text = current if current is not None else DEFAULT_TOML
     if template is not None:
-        current = config.read_text("utf-8")
-        if re.search(r"^\s*\[use_case\]", current, flags=re.MULTILINE):
-            raise ConfigError(f"{config} already has a [use_case] section: edit it there")
-        config.write_text(current.rstrip("\n") + "\n\n" + template, "utf-8")
-    Catalog(path / DB_FILE).close()
-    return KnowledgeBase(path)
+        text = text.rstrip("\n") + "\n\n" + template
+    made = (CONFIG_FILE, DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", "index", "write.lock")
+    undo = Undo.before(path, made)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if text != current:
+            write_atomically(config, text)
+        Catalog(path / DB_FILE).close()
+        return KnowledgeBase(path)
+    except (OSError, sqlite3.Error) as exc:
+        undo.run()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise KnowledgeBaseError(f"cannot create a knowledge base in {path}: {reason}") from exc
+    except BaseException:
+        undo.run()
+        raise
 
 
 def open_kb(path: str | Path | None = None, settings: Settings | None = None) -> KnowledgeBase:

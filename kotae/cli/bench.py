@@ -16,7 +16,9 @@ bench_app = typer.Typer(help="Benchmarks on your own or public datasets.", no_ar
 @bench_app.command("retrieval")
 def retrieval(
     dataset_dir: Annotated[Path, typer.Argument(help="Folder with corpus/queries/qrels.")],
-    k: Annotated[int, typer.Option("--k", min=1, help="Cut-off shown (metrics @1..@100).")] = 10,
+    k: Annotated[
+        int, typer.Option("-k", "--k", min=1, help="Ranking depth: documents per query.")
+    ] = 100,
     config: Annotated[
         Path | None, typer.Option("--config", help="kotae.toml to use for the temporary KB.")
     ] = None,

@@ -14,7 +14,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
+from kotae.cli.common import (
+    JsonOption,
+    KbOption,
+    check_output,
+    console,
+    err_console,
+    fail,
+    print_json,
+)
 from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
 
@@ -91,6 +99,8 @@ def run(
 
     if lang not in ("ja", "en"):
         fail(f"unknown --lang {lang!r}: use ja or en")
+    check_output(json_path, "--json")  # before the run: a finished run is never lost
+    check_output(report_path, "--report")
     if sum((as_user is not None, groups is not None, everything)) > 1:
         fail("use only one of --as, --groups and --all")
     group_list = _groups(groups)

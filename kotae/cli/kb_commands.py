@@ -22,7 +22,15 @@ from rich.table import Table
 from rich.text import Text
 
 from kotae.cli.acl import AllOption, AsOption, GroupsOption, print_access_changes, reader_access
-from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
+from kotae.cli.common import (
+    JsonOption,
+    KbOption,
+    NewKbOption,
+    console,
+    err_console,
+    fail,
+    print_json,
+)
 from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.retrieval import SearchResult
 
@@ -44,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
-    directory: Annotated[Path | None, typer.Argument(help="Where to create it.")] = None,
+    directory: Annotated[str | None, typer.Argument(help="Where to create it.")] = None,
     use_case: Annotated[
         str | None,
         typer.Option(
@@ -53,13 +61,18 @@ def init(
             "knowledge-search, faq-support or drafting.",
         ),
     ] = None,
-    kb: KbOption = None,
+    kb: NewKbOption = None,
 ) -> None:
-    """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY.
+    """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY, else in --kb,
+    else in $KOTAE_KB, else in the current folder; an existing one is kept.
 
     Example: kotae init ./kb --use-case knowledge-search
     """
-    path = directory or find_kb_dir(kb)
+    if directory is not None and not directory.strip():
+        fail("the knowledge-base directory is empty: give a folder")
+    if directory is not None and kb is not None and Path(kb).resolve() != Path(directory).resolve():
+        fail(f"two directories given ({directory} and --kb {kb}): give one")
+    path = Path(directory) if directory is not None else find_kb_dir(kb)
     with init_kb(path, use_case=use_case) as created:
         console.print(f"knowledge base ready in {escape(str(created.path))}")
         if use_case:
@@ -332,7 +345,9 @@ def docs_list(
 
 @docs_app.command("show")
 def docs_show(
-    doc_id: Annotated[int, typer.Argument(help="Document id (see `kotae docs list`).")],
+    target: Annotated[
+        str, typer.Argument(help="Document id (see `kotae docs list`), source path or FILE#id.")
+    ],
     as_user: AsOption = None,
     groups: GroupsOption = None,
     everything: AllOption = False,
@@ -344,10 +359,18 @@ def docs_show(
     Example: kotae docs show 12 --all
     """
     with open_kb(kb) as base:
-        doc = base.document(doc_id, reader_access(base, as_user, groups, everything))
-        if doc is None:  # hidden and missing look the same
-            fail(f"no document with id {doc_id}")
-        chunks = list(base.catalog.chunks_of([doc_id]))
+        access = reader_access(base, as_user, groups, everything)
+        found = [d for d in base.find_documents(target) if access.can_read(d.groups)]
+        if not found:  # hidden and missing look the same
+            fail(f"no document with id or source {target!r}")
+        if len(found) > 1:
+            shown = ", ".join(str(d.id) for d in found[:5])
+            fail(
+                f"{target!r} holds {len(found)} documents (ids {shown}"
+                f"{', ...' if len(found) > 5 else ''}): show one by id or FILE#id"
+            )
+        doc = found[0]
+        chunks = list(base.catalog.chunks_of([doc.id]))
     if json_out:
         print_json(
             {
@@ -388,23 +411,27 @@ def docs_show(
 
 @docs_app.command("remove")
 def docs_remove(
-    targets: Annotated[list[str], typer.Argument(help="Document ids or source paths.")],
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            help="Document ids, source paths (a file with all its records FILE#id, a folder "
+            "with everything under it) or records FILE#id."
+        ),
+    ],
     kb: KbOption = None,
 ) -> None:
-    """Remove documents (by id or by source path) from the knowledge base."""
+    """Remove documents from the knowledge base: all of them, or none if one is not found.
+
+    Example: kotae docs remove 12 ./規程集/旧規程.pdf ./faq.jsonl
+    """
     with open_kb(kb) as base:
-        ids = []
+        ids: list[int] = []
         for target in targets:
-            if target.isdigit():
-                ids.append(int(target))
-                continue
-            doc = base.catalog.document_by_source(str(Path(target).resolve()))
-            if doc is None:
-                fail(f"no document with id or source {target!r}")
-            ids.append(doc.id)
-        removed = base.remove_documents(ids)
-    if removed < len(ids):
-        fail(f"removed {removed} of {len(ids)}: some ids do not exist")
+            found = base.find_documents(target)
+            if not found:
+                fail(f"no document with id or source {target!r}: nothing was removed")
+            ids.extend(d.id for d in found)
+        removed = base.remove_documents(ids, all_or_nothing=True)
     console.print(f"removed {removed} document(s)")
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
-from kotae.cli.common import console, fail
+from kotae.cli.common import KB_HELP, console, fail
 from kotae.errors import KotaeError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     help="kotae (答え): Japanese-first search and answers over your documents.\n\n"
     "Examples:\n\n"
     "  kotae init ./kb\n\n"
+    "  kotae --kb ./kb status\n\n"
     "  kotae ingest ./docs --kb ./kb\n\n"
     '  kotae search "出張の宿泊費の上限" --kb ./kb\n\n'
     '  kotae ask "出張の宿泊費の上限はいくら？" --kb ./kb',
@@ -27,6 +28,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    kb: Annotated[str | None, typer.Option("--kb", help=KB_HELP)] = None,
+) -> None:
+    """kotae (答え): Japanese-first search and answers over your documents."""
+    if kb is not None and not kb.strip():
+        raise typer.BadParameter("the knowledge-base directory is empty", param_hint="--kb")
+    ctx.obj = {"kb": kb}
+
+
 kb_commands.register(app)
 ask.register(app)
 app.add_typer(kb_commands.docs_app, name="docs")

@@ -25,7 +25,7 @@ from kotae.evaluation.datasets import (
     write_eval_set,
 )
 from kotae.evaluation.model import EvalItem
-from kotae.kb import KnowledgeBase
+from kotae.kb import KnowledgeBase, init_kb
 from tests.conftest import SHARED, write
 
 GOOD = '{"id": "q1", "question": "経費の申請期限は？"}'
@@ -468,5 +468,8 @@ def test_kotae_eval_import_errors_are_one_line_with_exit_code_2(tmp_path: Path) 
     )
     assert (no_kb.returncode, no_kb.stderr.count("\n")) == (2, 1)
     assert "kotae init" in no_kb.stderr and not out.exists()
-    stray_kb = kotae("eval", "import", str(tmp_path / "ok"), "--out", str(out), "--kb", "x")
+    init_kb(tmp_path / "kb").close()  # a real one: a missing --kb is refused before this check
+    stray_kb = kotae(
+        "eval", "import", str(tmp_path / "ok"), "--out", str(out), "--kb", str(tmp_path / "kb")
+    )
     assert stray_kb.returncode == 2 and "--kb is only used with --ingest" in stray_kb.stderr
