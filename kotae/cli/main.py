@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
-from kotae.cli.common import console, fail
+from kotae.cli.common import VersionOption, console, fail
 from kotae.errors import KotaeError
 
 app = typer.Typer(
@@ -27,6 +27,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def root(version: VersionOption = False) -> None:
+    """kotae (答え): Japanese-first search and answers over your documents."""
+
+
 kb_commands.register(app)
 ask.register(app)
 app.add_typer(kb_commands.docs_app, name="docs")
