@@ -69,9 +69,10 @@ def import_set(
         "with_answers": sum(1 for item in imported.items if item.answers),
         "with_sources": sum(1 for item in imported.items if item.sources),
         "skipped": imported.skipped,
-        "sample": imported.sample,
         "ingest": report.to_dict() if report is not None else None,
     }
+    if imported.sample:  # how the questions were drawn (--limit, --seed)
+        summary["sample"] = imported.sample
     if json_out:
         print_json(summary)
     else:
