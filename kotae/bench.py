@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,13 +93,25 @@ def corpus_records(corpus: Path) -> Iterator[Record]:
         yield Record(str(rid), str(obj.get("title") or ""), str(obj["text"]))
 
 
-def run_retrieval_bench(folder: Path, k: int = 100, config: Path | None = None) -> dict[str, Any]:
-    """Index ``folder``'s corpus in a temporary knowledge base and evaluate its queries.
+def run_retrieval_bench(
+    folder: Path,
+    k: int = 100,
+    config: Path | None = None,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Index ``folder``'s corpus in a temporary knowledge base and evaluate its queries
+    (with ``limit``, a random sample of that many, fixed by ``seed``: recorded as
+    ``sample``).
 
     Queries are ranked by :func:`kotae.retrieval.rank_chunks`, the path ``search`` takes,
     so a ``[reranker]`` in ``config`` is applied. ``held_out`` holds the figures of the
     report half of the queries (:func:`split_half`) beside the full set's ``metrics``."""
-    dataset = load_dataset(folder)
+    from kotae.evaluation.datasets import sample, sample_record
+
+    full = load_dataset(folder)
+    dataset = replace(full, queries=sample(full.queries, limit, seed))
     depth = k  # documents ranked per query; metrics @n > k see only these
     with _indexed(dataset, config) as (kb, index_s, n_chunks):
         external = {d.id: d.metadata.get("id", d.source) for d in kb.documents()}
@@ -122,6 +134,7 @@ def run_retrieval_bench(folder: Path, k: int = 100, config: Path | None = None) 
         },
         "n_docs": len(external),
         "n_queries": len(dataset.queries),
+        "sample": sample_record(limit, seed, len(full.queries)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "config": config_info,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
@@ -258,6 +271,9 @@ def run_qa_bench(
     config: Path | None = None,
     generator: bool | None = None,
     answer_fn: Callable[[str], str] | None = None,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Index ``folder``'s corpus like :func:`run_retrieval_bench`, then answer its questions.
 
@@ -269,15 +285,19 @@ def run_qa_bench(
     Generated answers are scored when ``answer_fn`` is given (called with each question, it
     returns the answer text): character F1 for Japanese sets (JGLUE), token F1 and exact match
     for English ones (SQuAD v1.1), and their latency. ``generator=False`` skips them;
-    ``generator=True`` requires them.
+    ``generator=True`` requires them. With ``limit``, a random sample of that many
+    questions (fixed by ``seed``) is asked, recorded as ``sample``.
     """
+    from kotae.evaluation.datasets import sample, sample_record
+
     if k_sources < 1 or n_evidence < 1:
         raise DatasetError("k_sources and n_evidence must be at least 1")
     dataset = load_dataset(folder)
     golds = _gold_answers(folder / "queries.jsonl")
-    questions = [(qid, text, golds[qid]) for qid, text in dataset.queries if qid in golds]
-    if not questions:
+    answerable = [(qid, text, golds[qid]) for qid, text in dataset.queries if qid in golds]
+    if not answerable:
         raise DatasetError(f'{folder}: no query has an "answers" list in queries.jsonl')
+    questions = sample(answerable, limit, seed)
     language = dataset_language([text for _, text, _ in questions])
     if generator is False:
         answer_fn = None
@@ -314,6 +334,7 @@ def run_qa_bench(
         },
         "timing": timing,
         "n_queries": len(rows),
+        "sample": sample_record(limit, seed, len(answerable)),
         "n_docs": n_docs,
         "mode": "generator" if answer_fn is not None else "extractive",
         "config": {**config_info, "k_sources": k_sources, "n_evidence": n_evidence},

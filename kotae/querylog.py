@@ -151,11 +151,13 @@ def list_entries(
     user: str | None = None,
     session: str | None = None,
     reader: Access | None = None,
+    since: datetime | None = None,
 ) -> list[LogEntry]:
-    """The latest entries first, optionally filtered, as ``reader`` may see them
-    (``reader=None``: the raw rows)."""
+    """The latest entries first, optionally filtered (``since``: made at or after that
+    aware time), as ``reader`` may see them (``reader=None``: the raw rows)."""
     filters = {"kind": kind, "status": status, "user": user, "session": session}
-    return [view(LogEntry(**row), reader) for row in store.log_rows(filters, limit)]
+    after = None if since is None else since.astimezone(UTC).isoformat(timespec="milliseconds")
+    return [view(LogEntry(**row), reader) for row in store.log_rows(filters, limit, after)]
 
 
 def get_entry(store: Store, entry_id: int, *, reader: Access | None = None) -> LogEntry | None:

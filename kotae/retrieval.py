@@ -185,13 +185,16 @@ def query_surfaces(query: str) -> list[str]:
 
 
 def highlight(text: str, pieces: list[str]) -> tuple[str, list[tuple[int, int]]]:
-    """A window of ``text`` around the densest match and the match offsets inside it."""
-    if not pieces:
-        return text[:SNIPPET_CHARS], []
-    pattern = re.compile("|".join(re.escape(p) for p in pieces), re.IGNORECASE)
-    matches = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    """A window of ``text`` around the densest match and the match offsets inside it.
+
+    Where the window cuts the text it shows "…", and it never cuts inside a number or a
+    Latin word (see :func:`_cut`)."""
+    matches: list[tuple[int, int]] = []
+    if pieces:
+        pattern = re.compile("|".join(re.escape(p) for p in pieces), re.IGNORECASE)
+        matches = [(m.start(), m.end()) for m in pattern.finditer(text)]
     if not matches:
-        return text[:SNIPPET_CHARS], []
+        return _window(text, 0, [])
     best_start, best_count = 0, -1
     for start, _ in matches:
         count = sum(1 for s, _ in matches if start <= s < start + SNIPPET_CHARS)
@@ -200,10 +203,45 @@ def highlight(text: str, pieces: list[str]) -> tuple[str, list[tuple[int, int]]]
     begin = _boundary_before(
         text, max(0, min(best_start - SNIPPET_CHARS // 4, len(text) - SNIPPET_CHARS))
     )
-    end = begin + SNIPPET_CHARS
-    snippet = text[begin:end]
-    spans = [(s - begin, e - begin) for s, e in matches if s >= begin and e <= end]
-    return snippet, spans
+    return _window(text, begin, matches)
+
+
+def _window(
+    text: str, begin: int, matches: list[tuple[int, int]]
+) -> tuple[str, list[tuple[int, int]]]:
+    begin = _cut(text, begin, floor=max(0, begin - 30))
+    end = _cut(text, min(len(text), begin + SNIPPET_CHARS), floor=begin + SNIPPET_CHARS // 2)
+    head = ELLIPSIS if begin > 0 else ""
+    tail = ELLIPSIS if end < len(text) else ""
+    shift = len(head) - begin
+    spans = [(s + shift, e + shift) for s, e in matches if s >= begin and e <= end]
+    return head + text[begin:end] + tail, spans
+
+
+ELLIPSIS = "…"
+_WORD = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u00c0-\u024f]")
+
+
+def _inside_word(text: str, i: int) -> bool:
+    """Whether offset ``i`` falls inside a run of digits or Latin letters (``1,000`` and
+    ``3.5`` are one run)."""
+    if i <= 0 or i >= len(text):
+        return False
+    before, after = text[i - 1], text[i]
+    if _WORD.match(before) and _WORD.match(after):
+        return True
+    if before in ",." and i >= 2 and text[i - 2].isdigit() and after.isdigit():
+        return True
+    return after in ",." and before.isdigit() and i + 1 < len(text) and text[i + 1].isdigit()
+
+
+def _cut(text: str, i: int, floor: int) -> int:
+    """Move offset ``i`` back (not below ``floor``) out of a number or Latin word; when
+    the run reaches back past ``floor`` it is left where it was."""
+    j = i
+    while j > floor and _inside_word(text, j):
+        j -= 1
+    return i if _inside_word(text, j) else j
 
 
 _BOUNDARY = re.compile(r"[\s。、!?.,;:|]")

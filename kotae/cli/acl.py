@@ -9,10 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from kotae.acl import AccessChange, file_of, list_groups, rule_for
-from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
+from kotae.cli.common import (
+    JsonOption,
+    KbOption,
+    console,
+    err_console,
+    fail,
+    print_json,
+    print_table,
+)
 from kotae.kb import Access, KnowledgeBase, open_kb
 
 acl_app = typer.Typer(
@@ -22,10 +29,11 @@ acl_app = typer.Typer(
 groups_app = typer.Typer(help="Groups: their members and what they may read.", no_args_is_help=True)
 
 AsOption = Annotated[
-    str | None, typer.Option("--as", help="Read as this user (see `kotae users`).")
+    str | None, typer.Option("--as", metavar="USER", help="Read as this user (see `kotae users`).")
 ]
 GroupsOption = Annotated[
-    str | None, typer.Option("--groups", help="Read as a member of these groups (a,b).")
+    str | None,
+    typer.Option("--groups", metavar="GROUPS", help="Read as a member of these groups (a,b)."),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Administrator: every document.")]
 PathsArgument = Annotated[
@@ -66,7 +74,7 @@ def acl_set(
     paths: PathsArgument,
     groups: Annotated[
         list[str] | None,
-        typer.Option("--groups", help="Groups that may read (a,b; repeatable)."),
+        typer.Option("--groups", metavar="GROUPS", help="Groups that may read (a,b; repeatable)."),
     ] = None,
     public: Annotated[
         bool, typer.Option("--public", help="Public on purpose (overrides a rule above).")
@@ -133,10 +141,9 @@ def acl_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
     if not ordered:
         console.print("no access rules: every document is public (アクセス規則なし)")
         return
-    table = Table("path", "groups", "documents")
-    for p in ordered:
-        table.add_row(escape(p), escape(_label(rules[p])), str(decided[p]))
-    console.print(table)
+    print_table(
+        ("path", "groups", "documents"), ((p, _label(rules[p]), str(decided[p])) for p in ordered)
+    )
 
 
 @groups_app.command("list")
@@ -147,7 +154,7 @@ def groups_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
     if json_out:
         print_json([g.to_dict() for g in groups])
         return
-    table = Table("group", "members", "rules", "documents")
-    for g in groups:
-        table.add_row(escape(g.name), escape(", ".join(g.members)), str(g.rules), str(g.documents))
-    console.print(table)
+    print_table(
+        ("group", "members", "rules", "documents"),
+        ((g.name, ", ".join(g.members), str(g.rules), str(g.documents)) for g in groups),
+    )

@@ -24,28 +24,43 @@ from kotae.errors import KotaeError, localized
 from kotae.kb import Access, KnowledgeBase, find_kb_dir
 from kotae.text.language import detect_language
 
-AsOption = Annotated[str | None, typer.Option("--as", help="Ask as this user (see `kotae users`).")]
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", metavar="USER", help="Ask as this user (see `kotae users`)."),
+]
 GroupsOption = Annotated[
-    str | None, typer.Option("--groups", help="Ask as a member of these groups (a,b).")
+    str | None,
+    typer.Option("--groups", metavar="GROUPS", help="Ask as a member of these groups (a,b)."),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Administrator: read every document.")]
 GeneratorOption = Annotated[
     str | None,
     typer.Option(
         "--generator",
+        metavar="BACKEND",
         help="Generator backend (openai, llamacpp, transformers), overriding [generator] "
         "backend; 'none' = extractive answers.",
     ),
 ]
 ModelOption = Annotated[
-    str | None, typer.Option("--model", help="Model name (openai) overriding [generator] model.")
+    str | None,
+    typer.Option(
+        "--model", metavar="NAME", help="Model name (openai) overriding [generator] model."
+    ),
 ]
 BaseUrlOption = Annotated[
     str | None,
-    typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1."),
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.",
+    ),
 ]
 SourcesOption = Annotated[
-    int | None, typer.Option("-k", "--sources", min=1, max=50, help="Chunks given as sources.")
+    int | None,
+    typer.Option(
+        "-k", "--top", "--sources", min=1, max=50, metavar="N", help="Chunks given as sources."
+    ),
 ]
 
 
@@ -88,7 +103,9 @@ def _access(base: KnowledgeBase, as_user: str | None, groups: str | None, all_: 
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="The question, in Japanese or English.")],
+    question: Annotated[
+        str, typer.Argument(metavar="QUESTION", help="The question, in Japanese or English.")
+    ],
     as_user: AsOption = None,
     groups: GroupsOption = None,
     everything: AllOption = False,
@@ -176,8 +193,9 @@ def chat(
     kb: KbOption = None,
 ) -> None:
     """Multi-turn questions: a follow-up (「それの期限は？」) is rewritten into a standalone
-    question before retrieval. One question per line on stdin; /reset forgets the
-    conversation, /exit (or Ctrl-D) ends it.
+    question before retrieval, shown as "→ ..." before the answer. One question per line
+    on stdin; /help lists the commands, /reset forgets the conversation, /quit (or /exit,
+    Ctrl-D) ends it.
 
     Example: kotae chat --as yamada
     """
@@ -203,6 +221,9 @@ def chat(
                 if question == "/reset":
                     history, session = [], uuid.uuid4().hex
                     continue
+                if question in {"/help", "/?"}:
+                    console.print(CHAT_HELP)
+                    continue
                 answer = _chat_turn(base, question, access, backend, history, session, sources)
                 if answer is None:
                     continue
@@ -211,11 +232,22 @@ def chat(
                     sys.stdout.write(_json_line(answer.to_dict()))
                     sys.stdout.flush()
                 else:
+                    if answer.query.strip() != answer.question.strip():
+                        console.print(f"[dim]→ {escape(answer.query)}[/dim]")
                     print_answer(answer)
                     console.print()
         finally:
             if backend is not None:
                 backend.close()
+
+
+CHAT_HELP = (
+    "/help  this list (このヘルプ)\n"
+    "/reset forget the conversation (会話をリセット)\n"
+    "/quit  end the chat, also /exit or Ctrl-D (終了)\n"
+    "A follow-up question is rewritten into a standalone one, shown as → ... "
+    "(続きの質問は単独の質問に書き換えて表示します)"
+)
 
 
 def _chat_turn(

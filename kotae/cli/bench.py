@@ -8,21 +8,31 @@ from typing import Annotated, Any
 
 import typer
 
-from kotae.cli.common import console
+from kotae.cli.common import LimitOption, SeedOption, console
 
 bench_app = typer.Typer(help="Benchmarks on your own or public datasets.", no_args_is_help=True)
 
 
 @bench_app.command("retrieval")
 def retrieval(
-    dataset_dir: Annotated[Path, typer.Argument(help="Folder with corpus/queries/qrels.")],
+    dataset_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder with corpus/queries/qrels.")
+    ],
     k: Annotated[
-        int, typer.Option("-k", "--k", min=1, help="Ranking depth: documents per query.")
+        int,
+        typer.Option(
+            "-k", "--top", "--k", min=1, metavar="N", help="Ranking depth: documents per query."
+        ),
     ] = 100,
     config: Annotated[
-        Path | None, typer.Option("--config", help="kotae.toml to use for the temporary KB.")
+        Path | None,
+        typer.Option("--config", metavar="FILE", help="kotae.toml to use for the temporary KB."),
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write results here.")
+    ] = None,
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
 ) -> None:
     """Index DATASET_DIR's corpus in a temporary knowledge base and score its queries.
 
@@ -31,11 +41,14 @@ def retrieval(
     from kotae.bench import run_retrieval_bench
 
     _check_inputs(dataset_dir, config)
-    result = run_retrieval_bench(dataset_dir, k=k, config=config)
+    result = run_retrieval_bench(dataset_dir, k=k, config=config, limit=limit, seed=seed)
     _write_json(result, json_path)
     metrics = result["metrics"]
     timing = result["timing"]
-    console.print(f"{result['dataset']}: {result['n_docs']} docs, {result['n_queries']} queries")
+    console.print(
+        f"{result['dataset']}: {result['n_docs']} docs, {result['n_queries']} queries"
+        f"{_sampled(result)}"
+    )
     console.print("  " + "  ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
     _print_held_out(result)
     console.print(
@@ -48,16 +61,32 @@ def retrieval(
 @bench_app.command("qa")
 def qa(
     dataset_dir: Annotated[
-        Path, typer.Argument(help="Folder with corpus/queries/qrels; queries carry answers.")
+        Path,
+        typer.Argument(
+            metavar="DIR", help="Folder with corpus/queries/qrels; queries carry answers."
+        ),
     ],
-    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Chunks retrieved per question.")] = 5,
+    k: Annotated[
+        int,
+        typer.Option(
+            "-k", "--top", "--k", min=1, metavar="N", help="Chunks retrieved per question."
+        ),
+    ] = 5,
     evidence: Annotated[
-        int, typer.Option("--evidence", min=1, help="Evidence sentences kept per question.")
+        int,
+        typer.Option(
+            "--evidence", min=1, metavar="N", help="Evidence sentences kept per question."
+        ),
     ] = 3,
     config: Annotated[
-        Path | None, typer.Option("--config", help="kotae.toml to use for the temporary KB.")
+        Path | None,
+        typer.Option("--config", metavar="FILE", help="kotae.toml to use for the temporary KB."),
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write results here.")
+    ] = None,
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
 ) -> None:
     """Index DATASET_DIR's corpus in a temporary knowledge base and check, for each question,
     whether a gold answer appears in the evidence sentences kotae selects. With a [generator]
@@ -69,12 +98,14 @@ def qa(
     from kotae.bench import run_qa_bench
 
     _check_inputs(dataset_dir, config)
-    result = run_qa_bench(dataset_dir, k_sources=k, n_evidence=evidence, config=config)
+    result = run_qa_bench(
+        dataset_dir, k_sources=k, n_evidence=evidence, config=config, limit=limit, seed=seed
+    )
     _write_json(result, json_path)
     timing = result["timing"]
     console.print(
         f"{result['dataset']} ({result['language']}): {result['n_docs']} docs, "
-        f"{result['n_queries']} questions, {result['mode']}, {k} sources"
+        f"{result['n_queries']} questions{_sampled(result)}, {result['mode']}, {k} sources"
     )
     console.print(
         "  " + "  ".join(f"{name} {value:.4f}" for name, value in result["metrics"].items())
@@ -84,6 +115,11 @@ def qa(
         f"  index {timing['index_s']} s · question p50 {timing['query_p50_ms']} ms · "
         f"p95 {timing['query_p95_ms']} ms (retrieval + evidence)"
     )
+
+
+def _sampled(result: dict[str, Any]) -> str:
+    drawn = result.get("sample")
+    return f" (sample of {drawn['of']}, seed {drawn['seed']})" if drawn else ""
 
 
 def _print_held_out(result: dict[str, Any]) -> None:

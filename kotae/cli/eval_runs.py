@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kotae.cli.common import (
     JsonOption,
@@ -22,6 +21,8 @@ from kotae.cli.common import (
     err_console,
     fail,
     print_json,
+    print_table,
+    show_time,
 )
 from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
@@ -211,31 +212,35 @@ def _headline(run: RunSummary) -> str:
 
 
 def list_(json_out: JsonOption = False, kb: KbOption = None) -> None:
-    """List evaluation runs, newest first."""
+    """List evaluation runs, newest first. A run made with --as USER is named NAME@USER.
+    Times are shown in the local time zone, with its offset."""
 
     with open_kb(kb) as base:
         runs = base.catalog.eval_runs(limit=100)
     if json_out:
         print_json([r.to_dict() for r in runs])
         return
-    table = Table(box=None)
-    for column in ("id", "created", "name", "set", "status", "questions", "headline"):
-        table.add_column(column)
-    for r in runs:
-        table.add_row(
-            r.id,
-            r.created_at[:19],
-            escape(r.name),
-            escape(r.set_name),
-            r.status,
-            str(r.n_questions),
-            escape(_headline(r)),
-        )
-    console.print(table)
+    print_table(
+        ("id", "created", "name", "set", "status", "questions", "headline"),
+        (
+            (
+                r.id,
+                show_time(r.created_at),
+                r.name,
+                r.set_name,
+                r.status,
+                str(r.n_questions),
+                _headline(r),
+            )
+            for r in runs
+        ),
+    )
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
+    run_id: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run id (or its first characters).")
+    ],
     questions: Annotated[
         bool, typer.Option("--questions", help="Also list every question's result.")
     ] = False,
@@ -253,19 +258,18 @@ def show(
         return
     console.print(
         f"[bold]{summary.id}[/bold] {escape(summary.name)} on {escape(summary.set_name)} "
-        f"({summary.n_questions} questions, {summary.status}, {summary.created_at})"
+        f"({summary.n_questions} questions, {summary.status}, {show_time(summary.created_at)})"
     )
     generator = summary.config.get("generator", {}).get("backend") or "none (extractive)"
     console.print(f"generator: {escape(str(generator))}")
     console.print(f"access: {escape(access_label(summary))}")
-    table = Table(box=None)
-    for column in ("metric", "mean", "95% CI", "n", "failed"):
-        table.add_column(column)
-    for name, m in summary.metrics.items():
-        table.add_row(
-            name, f"{m.mean:.4f}", f"{m.ci_low:.4f}–{m.ci_high:.4f}", str(m.n), str(m.failures)
-        )
-    console.print(table)
+    print_table(
+        ("metric", "mean", "95% CI", "n", "failed"),
+        (
+            (name, f"{m.mean:.4f}", f"{m.ci_low:.4f}–{m.ci_high:.4f}", str(m.n), str(m.failures))
+            for name, m in summary.metrics.items()
+        ),
+    )
     if summary.cost_per_1000 is not None:
         console.print(f"cost per 1,000 questions: {summary.cost_per_1000:.2f} {summary.currency}")
     for r in results:
@@ -274,8 +278,10 @@ def show(
 
 
 def compare(
-    run_a: Annotated[str, typer.Argument(help="The first run (baseline).")],
-    run_b: Annotated[str, typer.Argument(help="The second run.")],
+    run_a: Annotated[
+        str, typer.Argument(metavar="RUN_A", help="The first run (baseline; id or prefix).")
+    ],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="The second run (id or prefix).")],
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
@@ -291,12 +297,7 @@ def compare(
 
 
 def _print_rows(rows: list[list[str]]) -> None:
-    table = Table(box=None)
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows[1:]:
-        table.add_row(*(escape(cell) for cell in row))
-    console.print(table)
+    print_table(rows[0], rows[1:])
 
 
 def _gate(
@@ -330,13 +331,19 @@ def _gate(
 
 
 def gate(
-    baseline: Annotated[str, typer.Option("--baseline", help="The run to defend.")],
-    candidate: Annotated[str, typer.Option("--candidate", help="The run of the change.")],
+    baseline: Annotated[
+        str, typer.Option("--baseline", metavar="RUN", help="The run to defend (id or prefix).")
+    ],
+    candidate: Annotated[
+        str,
+        typer.Option("--candidate", metavar="RUN", help="The run of the change (id or prefix)."),
+    ],
     max_drop: Annotated[
         float,
         typer.Option(
             "--max-drop",
             min=0.0,
+            metavar="X",
             help="Tolerated drop of a metric: absolute for scores (0.02 = 2 points), "
             "relative for latency and cost (0.02 = 2% slower or dearer).",
         ),
@@ -345,6 +352,7 @@ def gate(
         list[str] | None,
         typer.Option(
             "--metric",
+            metavar="NAME",
             help="Gate only these metrics (repeatable); latency (total_ms, ttft_ms) and "
             "tokens_per_s are gated only when named. Default: every quality metric.",
         ),
@@ -371,14 +379,28 @@ def gate(
         raise typer.Exit(1)
 
 
+DEFAULT_REPORT = Path("eval-report.html")
+
+
 def report(
-    run_ids: Annotated[list[str], typer.Argument(help="Runs to put in the report.")],
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
-    lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "ja",
+    run_ids: Annotated[
+        list[str],
+        typer.Argument(metavar="RUN...", help="Runs to put in the report (ids or prefixes)."),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help=f"The HTML file to write (default: {DEFAULT_REPORT} in the current folder).",
+        ),
+    ] = DEFAULT_REPORT,
+    lang: Annotated[str, typer.Option("--lang", metavar="LANG", help="ja or en.")] = "ja",
     kb: KbOption = None,
 ) -> None:
     """Write one self-contained HTML report (no network): the comparison table, quality
     against cost, latency, the worst questions, and a verdict for each KPI of [use_case].
+    It prints the path it wrote (default: eval-report.html in the current folder).
 
     Example: kotae eval report 3f2a 9c1d --out poc-report.html
     """
@@ -398,21 +420,33 @@ def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> N
         use_case = base.settings.use_case.model_dump()
     html = render_report(runs, results, items, use_case=use_case, language=lang)  # type: ignore[arg-type]
     write_report(out, html)
-    console.print(f"wrote {escape(str(out))}")
+    console.print(f"wrote {escape(str(out.resolve()))}")
 
 
 def synth(
-    out: Annotated[Path, typer.Option("--out", help="The eval set (JSONL) to write.")],
-    n: Annotated[int, typer.Option("-n", "--questions", min=1, max=10_000)] = 50,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="The eval set (JSONL) to write.")
+    ],
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n", "--questions", min=1, max=10_000, metavar="N", help="How many questions."
+        ),
+    ] = 50,
     lang: Annotated[
-        str, typer.Option("--lang", help="auto (each chunk's language), ja or en.")
+        str,
+        typer.Option("--lang", metavar="LANG", help="auto (each chunk's language), ja or en."),
     ] = "auto",
-    seed: Annotated[int, typer.Option("--seed", help="Which chunks are sampled.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Which chunks are sampled.")] = 0,
     as_user: Annotated[
-        str | None, typer.Option("--as", help="Sample only chunks this user may read.")
+        str | None,
+        typer.Option("--as", metavar="USER", help="Sample only chunks this user may read."),
     ] = None,
     groups: Annotated[
-        str | None, typer.Option("--groups", help="Sample only chunks these groups may read.")
+        str | None,
+        typer.Option(
+            "--groups", metavar="GROUPS", help="Sample only chunks these groups may read."
+        ),
     ] = None,
     everything: Annotated[
         bool, typer.Option("--all", help="Sample every chunk (administrator).")

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from kotae.cli.common import JsonOption, KbOption, console, err_console, print_json
+from kotae.cli.common import (
+    JsonOption,
+    KbOption,
+    LimitOption,
+    SeedOption,
+    console,
+    err_console,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,13 +27,18 @@ def register(app: typer.Typer) -> None:
 def import_set(
     dataset_dir: Annotated[
         Path,
-        typer.Argument(help="Dataset folder: corpus.jsonl, queries.jsonl, qrels.tsv (or BEIR)."),
+        typer.Argument(
+            metavar="DIR",
+            help="Dataset folder: corpus.jsonl, queries.jsonl, qrels.tsv (or BEIR).",
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Eval set to write (JSONL).")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Eval set to write (JSONL).")],
     ingest: Annotated[
         bool,
         typer.Option("--ingest", help="Also load corpus.jsonl into the knowledge base."),
     ] = False,
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
@@ -33,6 +46,7 @@ def import_set(
     (qrels/test.tsv) into an eval set. Each query becomes a question whose sources are the
     corpus ids its qrels mark relevant; queries with neither qrels nor answers are skipped.
     With --ingest the corpus is loaded too, one document per line, keeping the corpus ids.
+    With --limit N, a random sample of N questions (fixed by --seed) is written.
 
     Example: kotae eval import ../shared/bench/jsquad --out jsquad.jsonl --ingest --kb ./kb
     """
@@ -42,7 +56,7 @@ def import_set(
 
     if kb is not None and not ingest:
         raise ConfigError("--kb is only used with --ingest (to load the corpus into it)")
-    imported = import_dataset(dataset_dir)
+    imported = import_dataset(dataset_dir, limit=limit, seed=seed)
     report = None
     if ingest:
         with open_kb(kb) as base:
@@ -57,6 +71,8 @@ def import_set(
         "skipped": imported.skipped,
         "ingest": report.to_dict() if report is not None else None,
     }
+    if imported.sample:  # how the questions were drawn (--limit, --seed)
+        summary["sample"] = imported.sample
     if json_out:
         print_json(summary)
     else:
@@ -65,6 +81,11 @@ def import_set(
             f"({summary['with_answers']} with answers, {summary['with_sources']} with sources; "
             f"{summary['skipped']} skipped: neither qrels nor answers)"
         )
+        if imported.sample:
+            console.print(
+                f"a random sample of {imported.sample['limit']} of {imported.sample['of']} "
+                f"questions, seed {imported.sample['seed']}"
+            )
         if report is not None:
             for failure in report.failures:
                 err_console.print(

@@ -18,7 +18,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from kotae.cli.acl import AllOption, AsOption, GroupsOption, print_access_changes, reader_access
@@ -30,6 +29,7 @@ from kotae.cli.common import (
     err_console,
     fail,
     print_json,
+    print_table,
 )
 from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.retrieval import SearchResult
@@ -212,13 +212,19 @@ def _print_ingest(report: IngestReport, verbose: bool) -> None:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="The question or keywords.")],
-    k: Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="Results.")] = 10,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="The question or keywords.")],
+    k: Annotated[
+        int, typer.Option("-k", "--top", min=1, max=1000, metavar="N", help="Results.")
+    ] = 10,
     as_user: Annotated[
-        str | None, typer.Option("--as", help="Search as this user (see `kotae users`).")
+        str | None,
+        typer.Option("--as", metavar="USER", help="Search as this user (see `kotae users`)."),
     ] = None,
     groups: Annotated[
-        str | None, typer.Option("--groups", help="Search as a member of these groups (a,b).")
+        str | None,
+        typer.Option(
+            "--groups", metavar="GROUPS", help="Search as a member of these groups (a,b)."
+        ),
     ] = None,
     everything: Annotated[
         bool, typer.Option("--all", help="Administrator: search every document.")
@@ -227,15 +233,26 @@ def search(
     kb: KbOption = None,
 ) -> None:
     """Search the knowledge base. Without --as/--groups/--all only public documents are seen.
+    On an empty knowledge base it says so and exits 2, as `ask` does.
 
     Example: kotae search "PCを紛失したときの連絡先" --as yamada
     """
+    from kotae.errors import EmptyKnowledgeBaseError, localized
+    from kotae.text.language import detect_language
+
     if sum(x is not None and x is not False for x in (as_user, groups, everything)) > 1:
         fail("use only one of --as, --groups and --all")
     group_list = [g.strip() for g in (groups or "").split(",") if g.strip()]
     with open_kb(kb) as base:
         access = base.access_for(user=as_user, groups=group_list, everything=everything)
         results = base.search(query, k=k, access=access)
+        if not results and base.catalog.is_empty():
+            empty = EmptyKnowledgeBaseError(
+                f"the knowledge base {base.path} is empty: add documents with `kotae ingest`",
+                message_ja=f"ナレッジベース {base.path} に資料がありません。"
+                "`kotae ingest` で資料を登録してください。",
+            )
+            fail(localized(empty, detect_language(query)), code=empty.exit_code)
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -330,17 +347,20 @@ def docs_list(
             ]
         )
         return
-    table = Table("id", "title", "format", "groups", "chunks", "source")
-    for d in docs:
-        table.add_row(
-            str(d.id),
-            escape(d.title),
-            d.format,
-            escape(",".join(d.groups) or "public"),
-            str(d.chunk_count),
-            escape(d.source),
-        )
-    console.print(table)
+    print_table(
+        ("id", "title", "format", "groups", "chunks", "source"),
+        (
+            (
+                str(d.id),
+                d.title,
+                d.format,
+                ",".join(d.groups) or "public",
+                str(d.chunk_count),
+                d.source,
+            )
+            for d in docs
+        ),
+    )
 
 
 @docs_app.command("show")

@@ -7,13 +7,23 @@ reader has now) is listed without its text (see :mod:`kotae.querylog`).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from kotae.cli.common import JsonOption, KbOption, console, fail, print_json
+from kotae.cli.common import (
+    JsonOption,
+    KbOption,
+    console,
+    fail,
+    print_json,
+    print_table,
+    show_time,
+)
+from kotae.index.catalog import DocumentRow
 from kotae.kb import Access, KnowledgeBase, open_kb
 from kotae.querylog import LogEntry, get_entry, list_entries, prune
 
@@ -21,7 +31,9 @@ log_app = typer.Typer(help="The query log: every search and question.", no_args_
 
 ReaderOption = Annotated[
     str | None,
-    typer.Option("--as", help="Read as this user: their own entries' text is shown."),
+    typer.Option(
+        "--as", metavar="USER", help="Read as this user: their own entries' text is shown."
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Administrator: show every entry's text.")]
 
@@ -44,16 +56,53 @@ def _access_label(entry: LogEntry) -> str:
     return ",".join(groups) if groups else "public"
 
 
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``--since``: a duration back from now (``30m``, ``24h``, ``7d``, ``2w``), a date
+    (``2026-04-01``: its local midnight) or an ISO time (``2026-04-01T09:00``, local
+    unless it carries a zone: ``...+09:00``, ``...Z``)."""
+    value = text.strip()
+    duration = _DURATION.fullmatch(value.lower())
+    if duration:
+        amount, unit = int(duration.group(1)), _UNITS[duration.group(2)]
+        return (now or datetime.now().astimezone()) - timedelta(**{unit: amount})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(
+            f"--since {text!r}: give a duration (30m, 24h, 7d, 2w), a date (2026-04-01) "
+            "or an ISO time (2026-04-01T09:00+09:00)"
+        )
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
 @log_app.command("list")
 def list_(
     limit: Annotated[
-        int, typer.Option("-n", "--limit", min=1, help="How many, newest first.")
+        int, typer.Option("-n", "--limit", min=1, metavar="N", help="How many, newest first.")
     ] = 20,
-    kind: Annotated[str | None, typer.Option("--kind", help="search, ask, chat or eval.")] = None,
-    status: Annotated[
-        str | None, typer.Option("--status", help="ok, no_evidence or error.")
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Only entries from then on: a duration back from now (30m, 24h, 7d, 2w), "
+            "a date (2026-04-01, local midnight) or an ISO time (2026-04-01T09:00+09:00; "
+            "local time without a zone).",
+        ),
     ] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Only this user's.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", metavar="KIND", help="search, ask, chat or eval.")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", metavar="STATUS", help="ok, no_evidence or error.")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="USER", help="Only this user's.")
+    ] = None,
     as_user: ReaderOption = None,
     everything: AllOption = False,
     json_out: JsonOption = False,
@@ -62,8 +111,11 @@ def list_(
     """List logged searches and questions, newest first. Entries the reader may not read
     are listed without their question (shown as "(hidden)").
 
-    Example: kotae log list --kind ask --status error --all
+    Times are shown in the local time zone, with its offset.
+
+    Example: kotae log list --kind ask --status error --since 7d --all
     """
+    after = None if since is None else parse_since(since)
     if kind not in (None, "search", "ask", "chat", "eval"):
         fail(f"unknown --kind {kind!r}: use search, ask, chat or eval")
     if status not in (None, "ok", "no_evidence", "error"):
@@ -76,30 +128,32 @@ def list_(
             status=status,  # type: ignore[arg-type]
             user=user,
             reader=_reader(base, as_user, everything),
+            since=after,
         )
     if json_out:
         print_json([e.to_dict() for e in entries])
         return
-    table = Table(box=None)
-    for column in ("id", "time", "kind", "status", "user", "access", "question", "ms"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(
-            str(e.id),
-            (e.created_at or "")[:19],
-            e.kind,
-            e.status,
-            e.user or "-",
-            escape(_access_label(e)),
-            "(hidden)" if e.redacted else escape(e.question[:50]),
-            f"{e.timings.get('total_ms', 0):.0f}",
-        )
-    console.print(table)
+    print_table(
+        ("id", "time", "kind", "status", "user", "access", "question", "ms"),
+        (
+            (
+                str(e.id),
+                show_time(e.created_at),
+                e.kind,
+                e.status,
+                e.user or "-",
+                _access_label(e),
+                "(hidden)" if e.redacted else e.question,
+                f"{e.timings.get('total_ms', 0):.0f}",
+            )
+            for e in entries
+        ),
+    )
 
 
 @log_app.command()
 def show(
-    entry_id: Annotated[int, typer.Argument(help="The id from `kotae log list`.")],
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `kotae log list`.")],
     as_user: ReaderOption = None,
     everything: AllOption = False,
     json_out: JsonOption = False,
@@ -111,14 +165,18 @@ def show(
     Example: kotae log show 42 --as yamada
     """
     with open_kb(kb) as base:
-        entry = get_entry(base.catalog, entry_id, reader=_reader(base, as_user, everything))
-    if entry is None:
-        fail(f"no log entry {entry_id}: see `kotae log list`")
+        reader = _reader(base, as_user, everything)
+        entry = get_entry(base.catalog, entry_id, reader=reader)
+        if entry is None:
+            fail(f"no log entry {entry_id}: see `kotae log list`")
+        ids = {int(r["document_id"]) for r in entry.retrieved if r.get("document_id") is not None}
+        docs = {i: doc for i in ids if (doc := base.document(i, reader)) is not None}
     if json_out:
         print_json(entry.to_dict())
         return
     console.print(
-        f"[bold]#{entry.id}[/bold] {entry.created_at} {entry.kind} [bold]{entry.status}[/bold]"
+        f"[bold]#{entry.id}[/bold] {show_time(entry.created_at)} {entry.kind} "
+        f"[bold]{entry.status}[/bold]"
     )
     if entry.redacted:
         console.print(
@@ -136,15 +194,25 @@ def show(
     ):
         if value:
             console.print(f"{label}: {escape(str(value))}")
-    _print_text(entry)
+    _print_text(entry, docs)
 
 
-def _print_text(entry: LogEntry) -> None:
+def _print_text(entry: LogEntry, docs: dict[int, DocumentRow]) -> None:
+    """The entry's text; each retrieved chunk named by its document's title and source
+    when the reader may still read that document."""
     if entry.retrieved:
-        hits = ", ".join(
-            f"{r['rank']}:chunk {r['chunk_id']} ({r['score']:.3f})" for r in entry.retrieved
+        console.print("retrieved:")
+    for r in entry.retrieved:
+        doc = docs.get(int(r.get("document_id") or -1))
+        named = (
+            f"{doc.title} ({doc.source})"
+            if doc is not None
+            else f"document {r.get('document_id', '?')} (removed, or not readable now)"
         )
-        console.print(f"retrieved: {hits}")
+        console.print(
+            f"  {r['rank']}. {escape(named)}  [dim]chunk {r['chunk_id']} · "
+            f"score {r['score']:.3f}[/dim]"
+        )
     if entry.answer:
         console.print("answer:")
         console.print(escape(entry.answer))
@@ -161,7 +229,9 @@ def _print_text(entry: LogEntry) -> None:
 def prune_(
     keep_days: Annotated[
         int | None,
-        typer.Option("--keep-days", min=1, help="Default: [log] keep_days of kotae.toml."),
+        typer.Option(
+            "--keep-days", min=1, metavar="DAYS", help="Default: [log] keep_days of kotae.toml."
+        ),
     ] = None,
     json_out: JsonOption = False,
     kb: KbOption = None,

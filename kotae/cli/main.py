@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
-from kotae.cli.common import KB_HELP, console, fail
+from kotae.cli.common import KB_HELP, VersionOption, console, fail
 from kotae.errors import KotaeError
 
 app = typer.Typer(
@@ -33,7 +33,8 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    kb: Annotated[str | None, typer.Option("--kb", help=KB_HELP)] = None,
+    kb: Annotated[str | None, typer.Option("--kb", metavar="DIR", help=KB_HELP)] = None,
+    version: VersionOption = False,
 ) -> None:
     """kotae (答え): Japanese-first search and answers over your documents."""
     if kb is not None and not kb.strip():

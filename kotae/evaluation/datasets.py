@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kotae.errors import DatasetError
 from kotae.evaluation.model import EvalItem
@@ -199,6 +200,27 @@ def _kind(value: Any) -> str:
 # -- public datasets -----------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
+def sample(items: Sequence[_T], limit: int | None, seed: int = 0) -> list[_T]:
+    """A random sample of ``limit`` of ``items``, the same for the same ``seed``, in the
+    items' own order; all of them when ``limit`` is None or not below their number."""
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit must be at least 1, not {limit}")
+    if limit is None or limit >= len(items):
+        return list(items)
+    chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in chosen]
+
+
+def sample_record(limit: int | None, seed: int, total: int) -> dict[str, Any] | None:
+    """How a sample was drawn, for the results: None when every query was used."""
+    if limit is None or limit >= total:
+        return None
+    return {"limit": limit, "seed": seed, "of": total}
+
+
 @dataclass(frozen=True, slots=True)
 class ImportedSet:
     """An eval set converted from a dataset folder."""
@@ -206,15 +228,17 @@ class ImportedSet:
     name: str  # the folder's name, also each item's tag
     items: list[EvalItem]
     skipped: int  # queries with neither a qrel nor an answer
+    sample: dict[str, Any] | None = None  # see sample_record
 
 
-def import_dataset(folder: str | Path) -> ImportedSet:
+def import_dataset(folder: str | Path, *, limit: int | None = None, seed: int = 0) -> ImportedSet:
     """Convert a dataset folder (shared QA layout or BEIR) into eval-set items.
 
     Each query becomes an item: ``id`` = the query id, ``question`` = its text,
     ``answers`` = its ``answers`` list if any, ``sources`` = the corpus ids its qrels
     score above 0 (in qrels order), ``language`` detected from the question, ``tags`` =
     ``[folder name]``. Queries with neither a qrel nor an answer are skipped and counted.
+    With ``limit``, a random sample (:func:`sample`, fixed by ``seed``) of the items is kept.
     """
     from kotae.text.language import detect_language
 
@@ -239,7 +263,8 @@ def import_dataset(folder: str | Path) -> ImportedSet:
                 language=detect_language(text),
             )
         )
-    return ImportedSet(name, items, skipped)
+    kept = sample(items, limit, seed)
+    return ImportedSet(name, kept, skipped, sample_record(limit, seed, len(items)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ def run_eval(
         if run is None:
             run = RunSummary(
                 id=uuid.uuid4().hex[:12],
-                name=config.name,
+                name=run_name(config.name, recorded),
                 set_name=set_name,
                 created_at=now(),
                 status="running",
@@ -187,6 +187,13 @@ def run_eval(
         run.status = "done"
         store.finish_eval_run(run.id, "done", run)
         return run
+
+
+def run_name(config_name: str, recorded: dict[str, Any]) -> str:
+    """A run's name: its configuration's, with ``@user`` when it answered as a user
+    (``default@sato``), so that ``kotae eval list`` tells whose access it measured."""
+    user = recorded.get("user")
+    return f"{config_name}@{user}" if user else config_name
 
 
 def run_access(access: Access) -> dict[str, Any]:

@@ -51,10 +51,16 @@ class LogTables:
         )
         return int(cursor.lastrowid or 0)
 
-    def log_rows(self, filters: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    def log_rows(
+        self, filters: Mapping[str, Any], limit: int, since: str | None = None
+    ) -> list[dict[str, Any]]:
         """The latest entries first whose ``kind``/``status``/``user``/``session`` equal
-        ``filters``' values (a None value does not filter)."""
+        ``filters``' values (a None value does not filter), made at or after ``since`` (an
+        ISO time in UTC, as ``created_at`` is stored) when given."""
         where, params = [], []
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(since)
         for column, value in filters.items():
             if column not in FILTER_COLUMNS:
                 raise ValueError(f"cannot filter the query log on {column!r}")
