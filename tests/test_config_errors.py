@@ -270,3 +270,16 @@ def test_cli_settings_errors_are_one_line_naming_the_source(tmp_path: Path) -> N
     assert result.stderr == f"kotae: error: {bad}: [retrieval] mode: " + (
         "Input should be 'lexical', 'dense' or 'hybrid', got \"foo\"\n"
     )
+
+
+def test_a_misspelt_backend_option_gets_a_suggestion(tmp_path: Path) -> None:
+    """Backend sections take the backend's own options, checked when the backend is built."""
+    from kotae.backends.generators import create_generator
+
+    config = _toml(tmp_path, '[generator]\nbackend = "openai"\nmodel = "m"\ntimeout = 5\n')
+    generator = load_settings(config).generator
+    with pytest.raises(ConfigError) as caught:
+        create_generator(generator.backend, generator.options())
+    assert 'timeout: Extra inputs are not permitted (did you mean "timeout_s"?)' in str(
+        caught.value
+    )
