@@ -55,8 +55,9 @@ def _explain_one(
 ) -> str:
     loc: Loc = tuple(error["loc"])
     env_name, env_parts = _env_match(loc, env)
-    depths = [(_depth(first.data, loc), 2), (len(loc) if env_name else 0, 1)]
-    _, winner = max([*depths, (_depth(toml.data, loc), 0)])
+    # the source reaching deepest into ``loc`` set it; on a tie, the one that wins
+    reach = [(_depth(first.data, loc), 2), (len(loc) if env_name else 0, 1)]
+    _, winner = max([*reach, (_depth(toml.data, loc), 0)])
     if winner == 1 and env_name is not None:
         rest = loc[env_parts:]
         where = env_name + (f": {_key_path(rest)}" if rest else "")
