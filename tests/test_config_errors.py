@@ -283,3 +283,20 @@ def test_a_misspelt_backend_option_gets_a_suggestion(tmp_path: Path) -> None:
     assert 'timeout: Extra inputs are not permitted (did you mean "timeout_s"?)' in str(
         caught.value
     )
+
+
+def test_a_bench_config_error_names_the_users_file(tmp_path: Path) -> None:
+    from kotae.bench import run_retrieval_bench
+
+    data = tmp_path / "set"
+    data.mkdir()
+    (data / "corpus.jsonl").write_text('{"id": "d1", "title": "経費", "text": "上限"}\n', "utf-8")
+    (data / "queries.jsonl").write_text('{"id": "q1", "text": "上限"}\n', "utf-8")
+    (data / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n", "utf-8")
+    bad = _toml(tmp_path, "[retrieval]\ncandidate = 50\n", "e5.toml")
+    with pytest.raises(ConfigError) as caught:
+        run_retrieval_bench(data, config=bad)
+    assert (
+        str(caught.value)
+        == f'{bad}: [retrieval] candidate: unknown key; did you mean "candidates"?'
+    )
