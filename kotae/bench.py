@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from kotae.config import CONFIG_FILE
+from kotae.config import CONFIG_FILE, load_settings
 from kotae.errors import ConfigError, DatasetError
 from kotae.ingest import Record, ingest_records
 from kotae.kb import Access, KnowledgeBase, init_kb
@@ -149,6 +149,7 @@ def _indexed(dataset: Dataset, config: Path | None) -> Iterator[tuple[KnowledgeB
         kb_dir = Path(tmp) / "kb"
         kb_dir.mkdir()
         if config is not None:
+            load_settings(config)  # a bad setting is reported with the user's path, not tmp's
             shutil.copy(config, kb_dir / CONFIG_FILE)
         kb = init_kb(kb_dir)
         try:

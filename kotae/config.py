@@ -6,6 +6,7 @@ environment variable such as ``KOTAE_RETRIEVAL__CANDIDATES=200`` (pydantic-setti
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kotae.config_errors import Source, environment_problems, explain
 from kotae.documents.limits import DEFAULT_LIMITS, Limits
 from kotae.errors import ConfigError
 
@@ -192,44 +194,88 @@ class Settings(BaseSettings):
 
 
 _TOML_PATH: dict[str, Path | None] = {"path": None}
-_SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+# a key naming a secret: one of its words is (or ends in) one of these; "max_tokens" is not
+_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "passphrase", "credential")
+_SECRET_EXACT = ("credentials", "authorization", "pwd")
+_URL_USERINFO = re.compile(r"(?<=://)([^/@\s:?#]*)(?::([^/@\s?#]*))?@")
+_URL_QUERY = re.compile(r"([?&;])([^=&;#\s]+)=([^&;#\s]*)")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a setting named ``key`` holds a secret: ``api_key``, ``access_token``,
+    ``client_secret``, ``db_password``, ``apiKey``... but not ``api_key_env`` (the name of a
+    variable) nor ``max_tokens`` (a count)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()
+    words = re.findall(r"[a-z0-9]+", spaced)
+    if not words or words[-1] == "env":
+        return False
+    return any(w.endswith(_SECRET_WORDS) or w in _SECRET_EXACT for w in words)
 
 
 def hide_secrets(value: Any, key: str = "") -> Any:
-    """``value`` with secret-looking keys masked and URL credentials removed.
-
-    Keys naming an environment variable (``api_key_env``) are kept: they hold no secret.
-    """
+    """``value`` with the values of secret keys (:func:`is_secret_key`) masked, and in URLs
+    the password (or a lone user part, often a token) and secret query parameters masked."""
+    if is_secret_key(key) and value not in (None, "", [], {}):
+        return "***"
     if isinstance(value, dict):
-        return {k: hide_secrets(v, k) for k, v in value.items()}
+        return {k: hide_secrets(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [hide_secrets(v, key) for v in value]
-    if _SECRET_KEY.search(key) and not key.endswith("_env") and value not in (None, ""):
-        return "***"
-    if isinstance(value, str):
-        return _URL_CREDENTIALS.sub("***@", value)
+    if isinstance(value, str) and "://" in value:
+        value = _URL_USERINFO.sub(_mask_userinfo, value)
+        return _URL_QUERY.sub(_mask_query, value)
     return value
 
 
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, password = match.group(1), match.group(2)
+    if password is None:
+        return "***@" if user else "@"
+    return f"{user}:***@" if password else f"{user}:@"
+
+
+def _mask_query(match: re.Match[str]) -> str:
+    sep, name, value = match.groups()
+    return f"{sep}{name}=***" if value and is_secret_key(name) else match.group(0)
+
+
 def load_settings(toml_path: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from flags (``overrides``), environment, ``toml_path``, defaults."""
+    """Settings from flags (``overrides``), environment, ``toml_path``, defaults.
+
+    Each problem is reported with its source: a ``KOTAE_*`` variable, the file and the key
+    in it (``kotae.toml: [retrieval] mode``), or a command-line option.
+    """
+    return _load(toml_path, overrides, None)
+
+
+def load_file_settings(values: dict[str, Any], path: Path) -> Settings:
+    """Settings from ``values`` (read from ``path``, a ``--config`` file, laid over a
+    knowledge base's settings), then environment and defaults; errors name ``path``."""
+    return _load(None, values, path)
+
+
+def _load(toml_path: Path | None, overrides: dict[str, Any], source: Path | None) -> Settings:
+    toml: dict[str, Any] = {}
     if toml_path is not None and toml_path.exists():
         try:
-            tomllib.loads(toml_path.read_text("utf-8"))
+            toml = tomllib.loads(toml_path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
-    _TOML_PATH["path"] = toml_path if toml_path is not None and toml_path.exists() else None
+    environ = dict(os.environ)
+    problems = environment_problems(Settings, environ)
+    _TOML_PATH["path"] = toml_path if toml else None
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        where = f" in {toml_path}" if toml_path else ""
-        raise ConfigError(f"invalid settings{where}: {problems}") from exc
+        first, file = Source(overrides, source), Source(toml, toml_path)
+        errors = exc.errors(include_url=False)
+        problems = explain(errors, Settings, first, file, environ) + problems
+        raise ConfigError("; ".join(problems)) from None
     finally:
         _TOML_PATH["path"] = None
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return settings
 
 
 DEFAULT_TOML = """\

@@ -197,7 +197,7 @@ def test_log_prune_command_and_the_log_section(tmp_path: Path) -> None:
     again = kotae("log", "prune", "--keep-days", "30", kb=path)
     assert again.returncode == 0 and "deleted 1" in again.stdout
     bad = kotae("log", "list", kb=path, env={"KOTAE_LOG__KEEP_DAYS": "0"})
-    assert bad.returncode == 2 and "log.keep_days" in bad.stderr
+    assert bad.returncode == 2 and "KOTAE_LOG__KEEP_DAYS: " in bad.stderr
 
 
 # -- the property: no reader ever sees what they may not --------------------------------------

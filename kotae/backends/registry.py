@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Mapping
+from difflib import get_close_matches
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -107,9 +108,18 @@ def parse_options(model: type[OptionsT], options: Mapping[str, Any], backend: st
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or '(options)'}: {error['msg']}"
+            + _did_you_mean(error["loc"], list(model.model_fields), error["type"])
             for error in exc.errors(include_input=False, include_url=False)
         )
         allowed = ", ".join(sorted(model.model_fields))
         raise ConfigError(
             f"invalid options for backend {backend!r}: {problems}. Allowed options: {allowed}."
         ) from None
+
+
+def _did_you_mean(loc: tuple[int | str, ...], known: list[str], kind: str) -> str:
+    """`` (did you mean "timeout_s"?)`` for an unknown option close to a known one."""
+    if kind != "extra_forbidden" or len(loc) != 1:
+        return ""
+    match = get_close_matches(str(loc[0]).lower(), known, n=1, cutoff=0.6)
+    return f' (did you mean "{match[0]}"?)' if match else ""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
 
 import typer
 from rich.markup import escape
 
+from kotae import toml_out
 from kotae.cli.ask import (
     BaseUrlOption,
     GeneratorOption,
@@ -16,6 +17,8 @@ from kotae.cli.ask import (
 )
 from kotae.cli.common import JsonOption, KbOption, console, fail, print_json
 from kotae.config import hide_secrets
+from kotae.errors import KnowledgeBaseError
+from kotae.kb import DB_FILE, find_kb_dir
 
 models_app = typer.Typer(help="The model backends: check them.", no_args_is_help=True)
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
@@ -63,31 +66,19 @@ def show(
     json_out: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
-    """Print the effective settings (kotae.toml, then KOTAE_* variables), secrets hidden.
+    """Print the effective settings (kotae.toml, then KOTAE_* variables) as TOML, secrets hidden.
 
     Example: KOTAE_GENERATOR__MODEL=llama3 kotae config show
     """
-    path, settings = settings_for(kb)
+    path = find_kb_dir(kb)
+    if not (path / DB_FILE).exists():
+        raise KnowledgeBaseError(
+            f"no knowledge base in {path}: create one with `kotae init {path}` "
+            "or point to one with --kb DIR / KOTAE_KB"
+        )
+    _, settings = settings_for(str(path))
     data = hide_secrets(settings.model_dump())
     if json_out:
         print_json(data)
         return
-    console.print(f"# effective settings of {escape(str(path))}")
-    for section, values in data.items():
-        if not isinstance(values, dict):
-            console.print(f"{section} = {_toml(values)}")
-    for section, values in data.items():
-        if isinstance(values, dict):
-            console.print(f"\n\\[{section}]")
-            for key, value in values.items():
-                console.print(f"{key} = {escape(_toml(value))}")
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return '""  # unset'
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return str(value)
+    sys.stdout.write(f"# effective settings of {path}\n" + toml_out.dumps(data))

@@ -31,7 +31,7 @@ from typing import Any
 
 from kotae.answer import Answer, AskOptions, answer_question, detect_language
 from kotae.backends.generators import Generator, create_generator
-from kotae.config import CONFIG_FILE, Settings, hide_secrets, load_settings
+from kotae.config import CONFIG_FILE, Settings, hide_secrets, load_file_settings, load_settings
 from kotae.errors import ConfigError, KotaeError
 from kotae.evaluation.metering import meter_start, metered
 from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
@@ -83,10 +83,7 @@ def load_config(kb_path: Path, path: Path | None) -> RunConfig:
             merged[section] = _deep_merge(merged[section], value)
         else:
             merged[section] = value
-    try:
-        settings = load_settings(None, **merged)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    settings = load_file_settings(merged, path)  # errors name ``path``
     for section in INDEX_SECTIONS:
         if getattr(settings, section) != getattr(own, section):
             raise ConfigError(

@@ -117,7 +117,8 @@ def test_unknown_config_key_and_unreachable_judge_are_clear_errors(
     bad = write(tmp_path / "bad.toml", "[retrieval]\ncandidate = 50\n")
     result = kotae("eval", "run", "--set", str(EVAL_SET), "--config", str(bad), kb=sample_kb)
     assert result.returncode == 2
-    assert "retrieval.candidate" in result.stderr and "bad.toml" in result.stderr
+    assert "bad.toml: [retrieval] candidate: unknown key" in result.stderr
+    assert 'did you mean "candidates"' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     judge = write(
         tmp_path / "judge.toml",
