@@ -260,7 +260,10 @@ def _load(toml_path: Path | None, overrides: dict[str, Any], source: Path | None
         try:
             toml = tomllib.loads(toml_path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
+            raise ConfigError(
+                f"{toml_path}: not valid TOML: {exc}",
+                message_ja=f"{toml_path} は正しい TOML ではありません: {exc}",
+            ) from exc
     environ = dict(os.environ)
     problems = environment_problems(Settings, environ)
     _TOML_PATH["path"] = toml_path if toml else None
@@ -270,12 +273,17 @@ def _load(toml_path: Path | None, overrides: dict[str, Any], source: Path | None
         first, file = Source(overrides, source), Source(toml, toml_path)
         errors = exc.errors(include_url=False)
         problems = explain(errors, Settings, first, file, environ) + problems
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError("; ".join(problems), message_ja=_settings_ja(problems)) from None
     finally:
         _TOML_PATH["path"] = None
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError("; ".join(problems), message_ja=_settings_ja(problems))
     return settings
+
+
+def _settings_ja(problems: list[str]) -> str:
+    """A Japanese lead before the (English) details of invalid settings."""
+    return "設定に誤りがあります: " + "; ".join(problems)
 
 
 DEFAULT_TOML = """\

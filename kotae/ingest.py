@@ -269,7 +269,10 @@ def ingest_paths(
     """
     for path in paths:
         if not path.exists():
-            raise DocumentError(f"no such file or folder: {path}")
+            raise DocumentError(
+                f"no such file or folder: {path}",
+                message_ja=f"ファイルまたはフォルダーがありません: {path}",
+            )
     settings = kb.settings.ingest
     selection = Selection(
         settings.include if include is None else include,

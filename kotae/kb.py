@@ -95,7 +95,9 @@ class KnowledgeBase:
         if not (path / DB_FILE).exists():
             raise KnowledgeBaseError(
                 f"no knowledge base in {path}: create one with `kotae init {path}` "
-                "or point to one with --kb DIR / KOTAE_KB"
+                "or point to one with --kb DIR / KOTAE_KB",
+                message_ja=f"{path} にナレッジベースがありません。"
+                f"`kotae init {path}` で作成するか、--kb DIR / KOTAE_KB で指定してください",
             )
         self.settings = settings or load_settings(path / CONFIG_FILE)
         self.catalog = Catalog(path / DB_FILE)
@@ -124,7 +126,9 @@ class KnowledgeBase:
         with self._try_write_lock() as locked:
             if not locked:
                 raise KnowledgeBaseError(
-                    f"another kotae process is writing to {self.path}; try again when it ends"
+                    f"another kotae process is writing to {self.path}; try again when it ends",
+                    message_ja=f"別の kotae が {self.path} に書き込み中です。"
+                    "終わってから再実行してください",
                 )
             yield
 
@@ -267,14 +271,18 @@ class KnowledgeBase:
         if user is not None:
             user_groups = self.catalog.user_groups(user)
             if user_groups is None:
-                raise QueryError(f"unknown user {user!r}: add it with `kotae users add {user}`")
+                raise QueryError(
+                    f"unknown user {user!r}: add it with `kotae users add {user}`",
+                    message_ja=f"ユーザー {user!r} は登録されていません。"
+                    f"`kotae users add {user}` で追加してください",
+                )
             return Access(frozenset(user_groups) | {f"user:{user}"}, user)
         return Access(frozenset(parse_groups(groups or ())))
 
     def set_user(self, name: str, groups: Sequence[str]) -> tuple[str, ...]:
         """Add a user or replace their groups (validated and folded); returns the groups."""
         if not name.strip():
-            raise QueryError("the user name is empty")
+            raise QueryError("the user name is empty", message_ja="ユーザー名が空です")
         folded = parse_groups(groups)
         self.catalog.set_user(name, folded)
         return folded
@@ -356,7 +364,10 @@ class KnowledgeBase:
             missing = [d for d in dict.fromkeys(doc_ids) if d not in existing]
             if all_or_nothing and missing:
                 shown = ", ".join(str(d) for d in missing[:5])
-                raise QueryError(f"no document with id {shown}: nothing was removed")
+                raise QueryError(
+                    f"no document with id {shown}: nothing was removed",
+                    message_ja=f"ID {shown} の文書はありません。何も削除していません",
+                )
             if not existing:
                 return 0
             purge_documents(self.catalog, existing)

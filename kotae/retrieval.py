@@ -74,7 +74,10 @@ def search(kb: KnowledgeBase, query: str, k: int, access: Access) -> list[Search
     """The top ``k`` chunks ``access`` may read, best first."""
     query = normalize_text(query)
     if not query:
-        raise QueryError("empty query: type some words to search for")
+        raise QueryError(
+            "empty query: type some words to search for",
+            message_ja="検索語が空です。探したい言葉を入力してください",
+        )
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(query)} chars, at most {MAX_QUERY_CHARS})")
     if k < 1:

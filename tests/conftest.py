@@ -25,6 +25,13 @@ RERANKERS.register("fake", create_fake_reranker)
 GENERATORS.register("fake", create_fake_generator)
 
 
+@pytest.fixture(autouse=True)
+def english_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI speaks the locale's language (kotae.messages): tests that compare English
+    output get English whatever the machine's LANG; tests of Japanese set it themselves."""
+    monkeypatch.setenv("KOTAE_LANG", "en")
+
+
 @pytest.fixture
 def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
     base = init_kb(tmp_path / "kb")

@@ -98,7 +98,8 @@ def test_ask_errors(kb: Path, tmp_path: Path) -> None:
     result = kotae("ask", "経費の申請期限は？", kb=empty)
     assert result.returncode == 2
     assert (
-        result.stderr.startswith("kotae: error: ナレッジベース") and "kotae ingest" in result.stderr
+        result.stderr.startswith("kotae: エラー: ナレッジベース")
+        and "kotae ingest" in result.stderr
     )
     assert len(result.stderr.strip().splitlines()) == 1
     english = kotae("ask", "What is the deadline?", kb=empty)
@@ -106,7 +107,7 @@ def test_ask_errors(kb: Path, tmp_path: Path) -> None:
     assert kotae("ask", "   ", kb=kb).returncode == 2
     assert kotae("ask", "x", "--stream", "--json", kb=kb).returncode == 2
     unknown = kotae("ask", "期限は？", "--generator", "nope", kb=kb)
-    assert unknown.returncode == 2 and "unknown generator backend 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "バックエンド 'nope' はありません" in unknown.stderr
 
 
 def test_chat_rewrites_followups(kb: Path) -> None:
@@ -234,7 +235,7 @@ def test_generator_failures_give_one_line_in_the_question_language(
         )
         assert result.returncode == code, (name, result.stderr)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("kotae: error: "), (name, lines)
+        assert len(lines) == 1 and lines[0].startswith("kotae: エラー: "), (name, lines)
         assert any("\u3040" <= ch <= "\u30ff" for ch in lines[0]), (name, lines)  # Japanese
     assert (
         "missing-model"
@@ -282,7 +283,7 @@ def test_a_question_too_long_for_the_window_is_bad_input(kb: Path) -> None:
         result = kotae("ask", question, "--generator", "fake", kb=kb, env=window)
         assert result.returncode == 2, result.stderr  # bad input, not a backend failure (3)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("kotae: error: ") and words in lines[0]
+        assert len(lines) == 1 and lines[0].startswith("kotae: ") and words in lines[0]
         assert result.stdout == ""
 
 

@@ -32,6 +32,9 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel)
 BackendFactory = Callable[[Mapping[str, Any]], BackendT]
 
 
+_KIND_JA = {"generator": "生成モデル", "embedder": "埋め込みモデル", "reranker": "リランカー"}
+
+
 class BackendRegistry(Generic[BackendT]):
     """Factories for one kind of backend (``"embedder"``, ``"reranker"``...), by name."""
 
@@ -59,7 +62,11 @@ class BackendRegistry(Generic[BackendT]):
             known = ", ".join(repr(n) for n in self.names()) or "none"
             raise ConfigError(
                 f"unknown {self.kind} backend {name!r}; known backends: {known}. "
-                f"Install the plug-in that provides it (entry-point group {ENTRY_POINT_GROUP!r})."
+                f"Install the plug-in that provides it (entry-point group {ENTRY_POINT_GROUP!r}).",
+                message_ja=f"{_KIND_JA.get(self.kind, self.kind)}のバックエンド {name!r} は"
+                f"ありません。使えるもの: {known}。"
+                f"提供するプラグインをインストールしてください（entry-point グループ "
+                f"{ENTRY_POINT_GROUP!r}）。",
             )
         return factory(dict(options or {}))
 

@@ -21,6 +21,7 @@ from kotae.cli.common import (
     print_table,
 )
 from kotae.kb import Access, KnowledgeBase, open_kb
+from kotae.messages import t
 
 acl_app = typer.Typer(
     help="Access rules: which groups may read the documents under a path.",
@@ -59,8 +60,13 @@ def print_access_changes(changes: list[AccessChange]) -> None:
     """One line per document whose readers changed."""
     for c in changes:
         console.print(
-            f"access {escape(_label(c.before))} -> {escape(_label(c.after))}: "
-            f"doc {c.document_id} {escape(c.source)}"
+            t(
+                "access_line",
+                before=escape(_label(c.before)),
+                after=escape(_label(c.after)),
+                id=c.document_id,
+                source=escape(c.source),
+            )
         )
 
 
@@ -119,7 +125,7 @@ def _report(changes: list[AccessChange], json_out: bool) -> None:
         print_json({"changed": [c.to_dict() for c in changes]})
         return
     print_access_changes(changes)
-    console.print(f"access changed for {len(changes)} document(s)")
+    console.print(t("access_changed", n=len(changes)))
 
 
 @acl_app.command("list")
@@ -139,7 +145,7 @@ def acl_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
         )
         return
     if not ordered:
-        console.print("no access rules: every document is public (アクセス規則なし)")
+        console.print(t("no_access_rules"))
         return
     print_table(
         ("path", "groups", "documents"), ((p, _label(rules[p]), str(decided[p])) for p in ordered)

@@ -2,7 +2,8 @@
 
 Exit codes: 0 answered, 1 no evidence (nothing the asker may read answers it), 2 bad
 input or settings, 3 the generator failed (unreachable, timeout, unknown model, context
-overflow). Errors are one line, in the question's language.
+overflow). Errors are one line, in the question's language. The note that no generator is
+configured is shown once per knowledge base and language (`--notice`: every time).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from kotae.answer import Answer, AskOptions, Turn, answer_question
+from kotae.answer import Answer, AskOptions, Turn, answer_question, templates
 from kotae.backends.generators import Generator, create_generator
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.config import CONFIG_FILE, Settings, load_settings
 from kotae.errors import KotaeError, localized
 from kotae.kb import Access, KnowledgeBase, find_kb_dir
+from kotae.messages import t, ui_language
 from kotae.text.language import detect_language
 
 AsOption = Annotated[
@@ -56,12 +58,23 @@ BaseUrlOption = Annotated[
         help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.",
     ),
 ]
+NoticeOption = Annotated[
+    bool,
+    typer.Option(
+        "--notice",
+        help="Always show the note that no generator is configured (otherwise it is shown "
+        "once per knowledge base and language).",
+    ),
+]
 SourcesOption = Annotated[
     int | None,
     typer.Option(
         "-k", "--top", "--sources", min=1, max=50, metavar="N", help="Chunks given as sources."
     ),
 ]
+
+
+NOTICE_SHOWN_KEY = "notice_no_generator_shown"
 
 
 def register(app: typer.Typer) -> None:
@@ -117,6 +130,7 @@ def ask(
     generator: GeneratorOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    notice: NoticeOption = False,
     kb: KbOption = None,
 ) -> None:
     """Answer a question from the documents, with citations [1][2].
@@ -148,12 +162,13 @@ def ask(
             finally:
                 if backend is not None:
                     backend.close()
+            shown = notice_to_show(base, answer, always=notice)
     except KotaeError as exc:
-        fail(localized(exc, language), code=exc.exit_code)
+        fail(localized(exc, language), code=exc.exit_code, language=language)
     if json_out:
         print_json(answer.to_dict())
     else:
-        print_answer(answer, streamed=streamed)
+        print_answer(answer, streamed=streamed, notice=shown)
     if answer.status == "no_evidence":
         raise typer.Exit(1)
 
@@ -163,8 +178,21 @@ def _print_token(piece: str) -> None:
     sys.stdout.flush()
 
 
-def print_answer(answer: Answer, *, streamed: bool = False) -> None:
-    """The answer, its sources and the notice, for a person."""
+def notice_to_show(base: KnowledgeBase, answer: Answer, *, always: bool = False) -> str | None:
+    """The answer's notice for a person: the one that no generator is configured only the
+    first time in a knowledge base and language (recorded in the catalog's meta), or
+    ``always``; any other notice (citations to check) every time."""
+    if not answer.notice or always or answer.notice != templates(answer.language)["no_generator"]:
+        return answer.notice
+    key = f"{NOTICE_SHOWN_KEY}.{answer.language}"
+    if base.catalog.get_meta(key) is not None:
+        return None
+    base.catalog.set_meta(key, "1")
+    return answer.notice
+
+
+def print_answer(answer: Answer, *, streamed: bool = False, notice: str | None = None) -> None:
+    """The answer, its sources and ``notice``, for a person."""
     if streamed:
         sys.stdout.write("\n")
     else:
@@ -175,8 +203,8 @@ def print_answer(answer: Answer, *, streamed: bool = False) -> None:
         for c in answer.citations:
             where = f" ({escape(c.location)})" if c.location else ""
             console.print(f"  [{c.number}] {escape(c.title)}{where}  [dim]{escape(c.source)}[/dim]")
-    if answer.notice:
-        err_console.print(f"[dim]{escape(answer.notice)}[/dim]")
+    if notice:
+        err_console.print(f"[dim]{escape(notice)}[/dim]")
 
 
 def chat(
@@ -187,6 +215,7 @@ def chat(
     generator: GeneratorOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    notice: NoticeOption = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON answer per line (JSON Lines).")
     ] = False,
@@ -203,7 +232,7 @@ def chat(
         path, settings = settings_for(kb, generator, model, base_url)
         base = KnowledgeBase(path, settings)
     except KotaeError as exc:
-        fail(str(exc), code=exc.exit_code)
+        fail(localized(exc, ui_language()), code=exc.exit_code)
     interactive = sys.stdin.isatty()
     with base:
         access = _access(base, as_user, groups, everything)
@@ -234,7 +263,7 @@ def chat(
                 else:
                     if answer.query.strip() != answer.question.strip():
                         console.print(f"[dim]→ {escape(answer.query)}[/dim]")
-                    print_answer(answer)
+                    print_answer(answer, notice=notice_to_show(base, answer, always=notice))
                     console.print()
         finally:
             if backend is not None:
@@ -263,8 +292,9 @@ def _chat_turn(
     try:
         return answer_question(base, question, access, backend, options)
     except KotaeError as exc:
-        first = " ".join(localized(exc, detect_language(question)).split())
-        print(f"kotae: error: {first}", file=sys.stderr)
+        language = detect_language(question)
+        first = " ".join(localized(exc, language).split())
+        print(t("error_prefix", language) + first, file=sys.stderr)
         return None
 
 

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kotae.messages import header, t
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -43,7 +45,7 @@ def _existing_kb(ctx: typer.Context, value: str | None) -> str | None:
 
     kb = _kb_value(ctx, value)
     if kb is not None and not (Path(kb) / DB_FILE).is_file():
-        raise typer.BadParameter(f"no knowledge base in {kb}: create one with `kotae init {kb}`")
+        raise typer.BadParameter(t("no_kb_option", kb=kb))
     return kb
 
 
@@ -68,10 +70,11 @@ SeedOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr, then exit (2 = bad input or a kotae error)."""
+def fail(message: str, code: int = 2, language: str | None = None) -> NoReturn:
+    """One line on stderr, then exit (2 = bad input or a kotae error); the prefix is in
+    ``language``, by default the interface's (:func:`kotae.messages.ui_language`)."""
     first = " ".join(message.strip().splitlines()) or "error"
-    print(f"kotae: error: {first}", file=sys.stderr)
+    print(t("error_prefix", language) + first, file=sys.stderr)
     sys.exit(code)
 
 
@@ -96,6 +99,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     """A table of plain-text cells (no markup), never cut: on a terminal, columns that
     fold to its width; piped or redirected, tab-separated lines (a header, then one
     line per row) in full, tabs and newlines in cells replaced by spaces."""
+    columns = [header(column) for column in columns]
     if not console.is_terminal:
         lines = ["\t".join(columns)]
         lines += ["\t".join(_one_line(cell) for cell in row) for row in rows]

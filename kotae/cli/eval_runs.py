@@ -26,6 +26,7 @@ from kotae.cli.common import (
 )
 from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
+from kotae.messages import t
 
 
 def register(app: typer.Typer) -> None:
@@ -420,7 +421,7 @@ def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> N
         use_case = base.settings.use_case.model_dump()
     html = render_report(runs, results, items, use_case=use_case, language=lang)  # type: ignore[arg-type]
     write_report(out, html)
-    console.print(f"wrote {escape(str(out.resolve()))}")
+    console.print(t("wrote", path=escape(str(out.resolve()))))
 
 
 def synth(

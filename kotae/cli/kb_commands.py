@@ -32,6 +32,7 @@ from kotae.cli.common import (
     print_table,
 )
 from kotae.kb import find_kb_dir, init_kb, open_kb
+from kotae.messages import t
 from kotae.retrieval import SearchResult
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def init(
         fail(f"two directories given ({directory} and --kb {kb}): give one")
     path = Path(directory) if directory is not None else find_kb_dir(kb)
     with init_kb(path, use_case=use_case) as created:
-        console.print(f"knowledge base ready in {escape(str(created.path))}")
+        console.print(t("kb_ready", path=escape(str(created.path))))
         if use_case:
             console.print(
                 f"use case {use_case!r}: edit the KPIs and targets in "
@@ -194,20 +195,26 @@ def _print_ingest(report: IngestReport, verbose: bool) -> None:
             console.print(f"{item.outcome:<9} {escape(item.source)}{reason}", soft_wrap=True)
     for failure in report.failures:
         err_console.print(
-            f"[red]failed[/red] {escape(failure.source)}: {failure.reason}: "
+            f"[red]{t('ingest_failed')}[/red] {escape(failure.source)}: {failure.reason}: "
             f"{escape(failure.message)}"
         )
     for path in report.empty:
         err_console.print(
-            f"[yellow]warning[/yellow]: nothing to ingest in {escape(path)} "
-            "(no supported file, or only skipped ones) / 取り込む文書がありません"
+            f"[yellow]{t('warning')}[/yellow]: {t('nothing_to_ingest', path=escape(path))}"
         )
-    mb = report.bytes / 1e6
     console.print(
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"removed {report.removed}, skipped {len(report.skipped)}, "
-        f"failed {len(report.failures)}; "
-        f"{report.chunks} chunks, {mb:.1f} MB in {report.seconds:.1f} s"
+        t(
+            "ingest_summary",
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            removed=report.removed,
+            skipped=len(report.skipped),
+            failed=len(report.failures),
+            chunks=report.chunks,
+            mb=report.bytes / 1e6,
+            seconds=report.seconds,
+        )
     )
 
 
@@ -257,7 +264,7 @@ def search(
         print_json([r.to_dict() for r in results])
         return
     if not results:
-        console.print("no results (見つかりませんでした)")
+        console.print(t("no_results"))
         return
     for r in results:
         _print_result(r)
@@ -310,8 +317,8 @@ def reindex(
             if not base.dense_enabled:
                 fail("no embedder configured: set [embedder] in kotae.toml first")
             n = base.dense.embed_missing()
-            console.print(f"embedded {n} chunks")
-        console.print("reindexed")
+            console.print(t("embedded", n=n))
+        console.print(t("reindexed"))
 
 
 @docs_app.command("list")
@@ -382,7 +389,7 @@ def docs_show(
         access = reader_access(base, as_user, groups, everything)
         found = [d for d in base.find_documents(target) if access.can_read(d.groups)]
         if not found:  # hidden and missing look the same
-            fail(f"no document with id or source {target!r}")
+            fail(t("no_document", target=target))
         if len(found) > 1:
             shown = ", ".join(str(d.id) for d in found[:5])
             fail(
@@ -449,10 +456,10 @@ def docs_remove(
         for target in targets:
             found = base.find_documents(target)
             if not found:
-                fail(f"no document with id or source {target!r}: nothing was removed")
+                fail(t("no_document_removed", target=target))
             ids.extend(d.id for d in found)
         removed = base.remove_documents(ids, all_or_nothing=True)
-    console.print(f"removed {removed} document(s)")
+    console.print(t("removed_documents", n=removed))
 
 
 @users_app.command("add")
@@ -484,5 +491,5 @@ def users_remove(name: Annotated[str, typer.Argument()], kb: KbOption = None) ->
     """Remove a user."""
     with open_kb(kb) as base:
         if not base.catalog.remove_user(name):
-            fail(f"no user {name!r}")
-    console.print(f"removed user {escape(name)}")
+            fail(t("no_user", name=name))
+    console.print(t("removed_user", name=escape(name)))

@@ -1,6 +1,8 @@
 """The ``kotae`` command: a thin layer over the library.
 
 Errors are one line on stderr and exit code 2; ``ingest`` exits 1 when some files failed.
+Messages are in the interface language (:mod:`kotae.messages`): Japanese under a Japanese
+locale or ``KOTAE_LANG=ja``, English otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import typer
 
 from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
 from kotae.cli.common import KB_HELP, VersionOption, console, fail
-from kotae.errors import KotaeError
+from kotae.errors import KotaeError, localized
+from kotae.messages import t, ui_language
 
 app = typer.Typer(
     name="kotae",
@@ -72,16 +75,16 @@ def main(argv: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except KotaeError as exc:
-        fail(str(exc), code=exc.exit_code)
+        fail(localized(exc, ui_language()), code=exc.exit_code)
     except (typer.Exit, SystemExit) as exc:
         code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Abort:
-        fail("aborted", code=130)
+        fail(t("aborted"), code=130)
     except Exception as exc:  # click's usage errors (typer vendors click)
         format_message = getattr(exc, "format_message", None)
         if format_message is not None and hasattr(exc, "exit_code"):
-            fail(str(format_message()))
+            fail(t("usage_error", detail=str(format_message())))
         raise
     sys.exit(code if isinstance(code, int) else 0)
 
