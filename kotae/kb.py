@@ -401,7 +401,11 @@ USE_CASES = ("knowledge-search", "faq-support", "drafting")
 def use_case_template(name: str) -> str:
     """The commented ``[use_case]`` template (Japanese and English) for ``name``."""
     if name not in USE_CASES:
-        raise ConfigError(f"unknown use case {name!r}: choose one of {', '.join(USE_CASES)}")
+        raise ConfigError(
+            f"unknown use case {name!r}: choose one of {', '.join(USE_CASES)}",
+            message_ja=f"ユースケース {name!r} はありません。"
+            f"{', '.join(USE_CASES)} から選んでください",
+        )
     return (Path(__file__).parent / "use_cases" / f"{name}.toml").read_text("utf-8")
 
 
@@ -415,9 +419,15 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
     """
     template = use_case_template(use_case) if use_case else None
     if not str(path).strip():
-        raise KnowledgeBaseError("the knowledge-base directory is empty: give a folder")
+        raise KnowledgeBaseError(
+            "the knowledge-base directory is empty: give a folder",
+            message_ja="ナレッジベースのフォルダー名が空です。フォルダーを指定してください",
+        )
     if path.exists() and not path.is_dir():
-        raise KnowledgeBaseError(f"{path} is a file, not a folder: choose another path")
+        raise KnowledgeBaseError(
+            f"{path} is a file, not a folder: choose another path",
+            message_ja=f"{path} はフォルダーではなくファイルです。別のパスを指定してください",
+        )
     config = path / CONFIG_FILE
     current = config.read_text("utf-8") if config.is_file() else None
     if template is not None and current and re.search(r"^\s*\[use_case\]", current, re.M):

@@ -23,6 +23,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "no knowledge base in {kb}: create one with `kotae init {kb}`",
         "{kb} にナレッジベースがありません。`kotae init {kb}` で作成してください",
     ),
+    "one_access_option": (
+        "use only one of --as, --groups and --all",
+        "--as、--groups、--all はどれか 1 つだけ指定してください",
+    ),
+    "status_kb": ("knowledge base", "ナレッジベース"),
+    "status_documents": ("documents", "文書数"),
+    "status_chunks": ("chunks", "チャンク数"),
+    "status_generation": ("generation", "世代"),
+    "status_lexical": ("lexical index", "全文索引"),
+    "status_lexical_value": (
+        "{chunks} chunks, generation {generation}, {analyzer}",
+        "{chunks} チャンク、世代 {generation}、{analyzer}",
+    ),
+    "status_embedder": ("embedder", "埋め込みモデル"),
+    "status_no_embedder": ("none (lexical search only)", "なし（全文検索のみ）"),
+    "status_vectors": ("vector index", "ベクトル索引"),
     "kb_ready": ("knowledge base ready in {path}", "ナレッジベースを用意しました: {path}"),
     "ingest_summary": (
         "added {added}, updated {updated}, unchanged {unchanged}, removed {removed}, "

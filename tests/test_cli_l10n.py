@@ -124,6 +124,10 @@ def test_japanese_locale_in_a_terminal(kb_dir: Path) -> None:
     assert code == 2 and "の文書はありません" in out
     code, out = in_terminal(["search", "経費", "--as", "nobody", "--kb", str(kb_dir)], root, **ja)
     assert code == 2 and "ユーザー 'nobody' は登録されていません" in out
+    code, out = in_terminal(["status", "--kb", str(kb_dir)], root, **ja)
+    assert code == 0 and "文書数" in out and "全文索引" in out and "documents" not in out
+    code, out = in_terminal(["search", "x", "--as", "a", "--all", "--kb", str(kb_dir)], root, **ja)
+    assert code == 2 and "どれか 1 つだけ" in out
     code, out = in_terminal(["search", "--bogus", "x"], root, **ja)
     assert code == 2 and "kotae: エラー:" in out and "--bogus" in out
 

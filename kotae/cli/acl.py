@@ -47,7 +47,7 @@ def reader_access(
 ) -> Access:
     """The reader the options name; none of them: a public reader (as `kotae search`)."""
     if sum(x is not None and x is not False for x in (as_user, groups, everything)) > 1:
-        fail("use only one of --as, --groups and --all")
+        fail(t("one_access_option"))
     group_list = [g for g in (groups or "").split(",") if g.strip()]
     return base.access_for(user=as_user, groups=group_list, everything=everything)
 

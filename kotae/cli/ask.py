@@ -110,7 +110,7 @@ def configured_generator(settings: Settings) -> Generator | None:
 
 def _access(base: KnowledgeBase, as_user: str | None, groups: str | None, all_: bool) -> Access:
     if sum(x is not None and x is not False for x in (as_user, groups, all_)) > 1:
-        fail("use only one of --as, --groups and --all")
+        fail(t("one_access_option"))
     group_list = [g.strip() for g in (groups or "").split(",") if g.strip()]
     return base.access_for(user=as_user, groups=group_list, everything=all_)
 

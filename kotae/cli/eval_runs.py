@@ -104,7 +104,7 @@ def run(
     check_output(json_path, "--json")  # before the run: a finished run is never lost
     check_output(report_path, "--report")
     if sum((as_user is not None, groups is not None, everything)) > 1:
-        fail("use only one of --as, --groups and --all")
+        fail(t("one_access_option"))
     group_list = _groups(groups)
     kb_path = find_kb_dir(kb)
     items = read_eval_set(eval_set)
@@ -479,7 +479,7 @@ def synth(
     if lang not in ("auto", "ja", "en"):
         fail(f"unknown --lang {lang!r}: use auto, ja or en")
     if sum((as_user is not None, groups is not None, everything)) > 1:
-        fail("use only one of --as, --groups and --all")
+        fail(t("one_access_option"))
     path, settings = settings_for(kb)
     generator = configured_generator(settings)
     if generator is None:

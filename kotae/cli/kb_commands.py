@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -248,7 +249,7 @@ def search(
     from kotae.text.language import detect_language
 
     if sum(x is not None and x is not False for x in (as_user, groups, everything)) > 1:
-        fail("use only one of --as, --groups and --all")
+        fail(t("one_access_option"))
     group_list = [g.strip() for g in (groups or "").split(",") if g.strip()]
     with open_kb(kb) as base:
         access = base.access_for(user=as_user, groups=group_list, everything=everything)
@@ -291,17 +292,27 @@ def status(json_out: JsonOption = False, kb: KbOption = None) -> None:
         print_json(info)
         return
     lexical = info["lexical"]
-    console.print(f"knowledge base  {escape(info['path'])}")
-    console.print(f"documents       {info['documents']}")
-    console.print(f"chunks          {info['chunks']}")
-    console.print(f"generation      {info['generation']}")
-    console.print(
-        f"lexical index   {lexical['chunks']} chunks, generation "
-        f"{lexical['generation']}, {escape(lexical['analyzer'])}"
-    )
-    console.print(f"embedder        {info['embedder'] or 'none (lexical search only)'}")
+    rows = [
+        (t("status_kb"), escape(info["path"])),
+        (t("status_documents"), str(info["documents"])),
+        (t("status_chunks"), str(info["chunks"])),
+        (t("status_generation"), str(info["generation"])),
+        (
+            t("status_lexical"),
+            t(
+                "status_lexical_value",
+                chunks=lexical["chunks"],
+                generation=lexical["generation"],
+                analyzer=escape(lexical["analyzer"]),
+            ),
+        ),
+        (t("status_embedder"), escape(info["embedder"] or t("status_no_embedder"))),
+    ]
     if info["dense"]:
-        console.print(f"vector index    {info['dense']}")
+        rows.append((t("status_vectors"), escape(str(info["dense"]))))
+    width = max(cell_len(label) for label, _ in rows)
+    for label, value in rows:
+        console.print(f"{label}{' ' * (width - cell_len(label))}  {value}")
 
 
 def reindex(
