@@ -181,10 +181,10 @@ def test_no_generator_notice_once_per_knowledge_base_and_language(tmp_path: Path
         assert result.returncode == 0, result.stderr
         return result.stderr
 
+    as_json = piped(["ask", "経費の申請期限は？", "--json", "--kb", kb], tmp_path)
+    assert '"notice": "生成モデルが未設定' in as_json.stdout  # the data always holds it
     assert "生成モデルが未設定" in notes("経費の申請期限は？")
     assert notes("経費の申請期限は？") == ""
     assert "No generator is configured" in notes("What is the expense claim deadline?")
     assert notes("What is the expense claim deadline?") == ""
     assert "生成モデルが未設定" in notes("経費の申請期限は？", "--notice")
-    as_json = piped(["ask", "経費の申請期限は？", "--json", "--kb", kb], tmp_path)
-    assert '"notice": "生成モデルが未設定' in as_json.stdout  # the data always holds it

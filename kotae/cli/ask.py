@@ -9,6 +9,7 @@ configured is shown once per knowledge base and language (`--notice`: every time
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import uuid
 from pathlib import Path
@@ -162,7 +163,7 @@ def ask(
             finally:
                 if backend is not None:
                     backend.close()
-            shown = notice_to_show(base, answer, always=notice)
+            shown = None if json_out else notice_to_show(base, answer, always=notice)
     except KotaeError as exc:
         fail(localized(exc, language), code=exc.exit_code, language=language)
     if json_out:
@@ -185,9 +186,12 @@ def notice_to_show(base: KnowledgeBase, answer: Answer, *, always: bool = False)
     if not answer.notice or always or answer.notice != templates(answer.language)["no_generator"]:
         return answer.notice
     key = f"{NOTICE_SHOWN_KEY}.{answer.language}"
-    if base.catalog.get_meta(key) is not None:
-        return None
-    base.catalog.set_meta(key, "1")
+    try:
+        if base.catalog.get_meta(key) is not None:
+            return None
+        base.catalog.set_meta(key, "1")
+    except sqlite3.Error:  # a read-only knowledge base: show it rather than fail
+        pass
     return answer.notice
 
 
