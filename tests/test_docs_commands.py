@@ -2,15 +2,19 @@
 
 Each command line of a fenced ``bash``/``sh``/plain code block is one test (id ``file:line``):
 
-- **run**: it runs for real with the ``kotae`` CLI in a subprocess, in a fresh copy of a prepared
-  folder (a knowledge base ``kb`` with ``samples/docs`` ingested, ``confidential`` for the
-  ``executives`` group, users sato/kimura/yamada, and the folders and files the docs name), and
-  must exit 0 (or the code a trailing ``# exits N`` comment documents) without a traceback;
-- **syntax**: a syntax summary (``PATH...``, ``[--json]``, ``ID|PATH``) or a line naming a run or
-  log entry of the author's own knowledge base (``EXAMPLE_IDS``) is checked only: its command
-  exists and every ``--option`` it names is an option of that command;
+- **run**: it runs for real with the ``kotae`` CLI in a subprocess, in the prepared folder restored
+  to its first state (a knowledge base ``kb`` with ``samples/docs`` ingested, ``confidential``
+  for the ``executives`` group, users sato/kimura/yamada, 43 log entries, and the folders and
+  files the docs name; absolute paths mapped by ``PATH_MAP``), and must exit 0 (or the code a
+  trailing ``# exits N`` comment documents) without a traceback;
+- **syntax**: a syntax summary (``PATH...``, ``[--json]``, ``ID|PATH``, ALL-CAPS words) or a line
+  naming an eval run of the author's own knowledge base (``EXAMPLE_IDS``) is checked only: its
+  command exists and every ``--option`` it names is an option of that command;
 - **skip** (by ``skip_reason``, after the same syntax check): lines that need a model server or
-  model files, full benchmark runs, and shell command substitution.
+  model files (``NEEDS_MODEL``, ``KOTAE_GENERATOR__*`` variables, ``--config``, ``--vectors``),
+  benchmark sets of ``../shared`` without ``--limit``, and shell command substitution.
+
+Only lines whose command is ``kotae`` are collected: ``make``, ``pip``, ``export`` are not.
 """
 
 from __future__ import annotations
