@@ -71,19 +71,46 @@ REPRESENTATIVE = [
 ]
 
 
+PYTHON_TYPE = r"<[a-zA-Z]|\bINTEGER\b|\bFLOAT\b|\bTEXT\b"
+
+
 def test_help_placeholders_are_words_not_python_types() -> None:
     runner = CliRunner()
     for path in REPRESENTATIVE:
         out = runner.invoke(app, [*path, "--help"]).output
         options = [line.strip() for line in out.splitlines() if line.startswith("  -")]
         assert options, path
-        typed = [line for line in options if re.search(r"<[a-z]|INTEGER|FLOAT|TEXT", line)]
+        typed = [line for line in options if re.search(PYTHON_TYPE, line)]
         assert typed == [], path
         usage = out.splitlines()[0]
         arguments = re.findall(r"[{\[]([^\]}]+)[}\]]", usage.split("[OPTIONS]", 1)[1])
         assert all(a.rstrip(".").replace("_", "").isupper() for a in arguments), (path, usage)
     search = runner.invoke(app, ["search", "--help"]).output
     assert "-k, --top N" in search and "--as USER" in search and "--kb DIR" in search
+
+
+def test_no_help_of_any_command_shows_a_python_type() -> None:
+    """Every command's --help, arguments and options alike: words, never ``<str>``,
+    ``<list[Path]>``, ``INTEGER`` or ``TEXT``."""
+    runner = CliRunner()
+
+    def commands(command: Any, path: list[str]) -> Iterator[list[str]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            yield path
+            return
+        for name, sub in subcommands.items():
+            yield from commands(sub, [*path, name])
+
+    checked = 0
+    for path in commands(get_command(app), []):
+        out = runner.invoke(app, [*path, "--help"]).output
+        typed = [line for line in out.splitlines() if re.search(PYTHON_TYPE, line)]
+        assert typed == [], path
+        checked += 1
+    assert checked >= 30
+    ingest = runner.invoke(app, ["ingest", "--help"]).output
+    assert "PATHS..." in ingest and "--exclude GLOB..." in ingest
 
 
 def _deep_document(root: Path) -> Path:

@@ -14,9 +14,11 @@ import typer
 
 from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
 from kotae.cli.common import KB_HELP, VersionOption, console, fail
+from kotae.cli.help_words import use_words
 from kotae.errors import KotaeError, localized
 from kotae.messages import t, ui_language
 
+use_words()
 app = typer.Typer(
     name="kotae",
     help="kotae (答え): Japanese-first search and answers over your documents.\n\n"
