@@ -79,6 +79,113 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "access {before} -> {after}: doc {id} {source}",
         "アクセス {before} -> {after}: 文書 {id} {source}",
     ),
+    "acl_groups_or_public": (
+        "give either --groups G,... or --public",
+        "--groups G,... か --public のどちらかを指定してください",
+    ),
+    "acl_path_missing": (
+        "note: {path} does not exist (yet): its rule applies once it is ingested",
+        "注意: {path} はまだ存在しません。取り込まれた時点でこのルールが適用されます",
+    ),
+    "output_is_folder": (
+        "{option} {path}: give a file name, not a folder",
+        "{option} {path}: フォルダーではなくファイル名を指定してください",
+    ),
+    "output_no_folder": (
+        "{option} {path}: the folder {folder} does not exist",
+        "{option} {path}: フォルダー {folder} がありません",
+    ),
+    "output_not_writable": (
+        "{option} {path}: not writable",
+        "{option} {path}: 書き込めません",
+    ),
+    "unknown_lang": (
+        "unknown --lang {lang!r}: use {choices}",
+        "--lang {lang!r} は使えません: {choices} のどれかを指定してください",
+    ),
+    "empty_eval_set": (
+        "{path}: the eval set has no questions",
+        "{path}: 評価セットに質問がありません",
+    ),
+    "eval_interrupted": (
+        "interrupted: {name} keeps the questions it finished; run the same command again to resume",
+        "中断しました: {name} は終わった質問を保存しています。同じコマンドをもう一度実行すると続"
+        "きから再開します",
+    ),
+    "eval_errors": (
+        "warning: {failed} of {n} questions ended in an error; they score 0 (see `kotae eval show "
+        "{run} --questions`)",
+        "警告: {n} 問中 {failed} 問がエラーで終わり、0 点として数えました（`kotae eval show {ru"
+        "n} --questions` を参照）",
+    ),
+    "synth_needs_generator": (
+        "eval synth needs a generator: set [generator] in kotae.toml or KOTAE_GENERATOR__BACKEND "
+        "/ __BASE_URL / __MODEL",
+        "eval synth には生成モデルが必要です: kotae.toml の [generator] か KOTAE_GENERATOR__BAC"
+        "KEND / __BASE_URL "
+        "/ __MODEL を設定してください",
+    ),
+    "init_empty_dir": (
+        "the knowledge-base directory is empty: give a folder",
+        "ナレッジベースのフォルダー名が空です。フォルダーを指定してください",
+    ),
+    "init_two_dirs": (
+        "two directories given ({directory} and --kb {kb}): give one",
+        "フォルダーが 2 つ指定されています（{directory} と --kb {kb}）。1 つだけ指定してください",
+    ),
+    "no_embedder": (
+        "no embedder configured: set [embedder] in kotae.toml first",
+        "埋め込みモデルが未設定です。先に kotae.toml の [embedder] を設定してください",
+    ),
+    "many_documents": (
+        "{target!r} holds {n} documents (ids {ids}): show one by id or FILE#id",
+        "{target!r} には {n} 件の文書があります（ID {ids}）。ID か FILE#id で 1 件を指定してくだ"
+        "さい",
+    ),
+    "log_as_or_all": (
+        "use only one of --as and --all",
+        "--as と --all はどちらか 1 つだけ指定してください",
+    ),
+    "log_bad_since": (
+        "--since {text!r}: give a duration (30m, 24h, 7d, 2w), a date (2026-04-01) or an ISO time "
+        "(2026-04-01T09:00+09:00)",
+        "--since {text!r}: 期間（30m、24h、7d、2w）、日付（2026-04-01）か ISO 形式の時刻（2026-"
+        "04-01T09:00+09:00）を"
+        "指定してください",
+    ),
+    "log_bad_choice": (
+        "unknown {option} {value!r}: use {choices}",
+        "{option} {value!r} は使えません: {choices} のどれかを指定してください",
+    ),
+    "log_no_entry": (
+        "no log entry {id}: see `kotae log list`",
+        "ログ {id} はありません（`kotae log list` を参照）",
+    ),
+    "log_no_retention": (
+        "no retention set: give --keep-days N or set [log] keep_days in kotae.toml",
+        "保存期間が未設定です: --keep-days N を付けるか kotae.toml の [log] keep_days を設定して"
+        "ください",
+    ),
+    "log_pruned": (
+        "deleted {n} log entries older than {days} days",
+        "{days} 日より古いログを {n} 件削除しました",
+    ),
+    "no_generator": (
+        "no generator configured: set [generator] backend in kotae.toml or KOTAE_GENERATOR__BAC"
+        "KEND "
+        "(e.g. openai with KOTAE_GENERATOR__BASE_URL and KOTAE_GENERATOR__MODEL)",
+        "生成モデルが未設定です: kotae.toml の [generator] backend か KOTAE_GENERATOR__BACKEND "
+        "を設定してください（例: "
+        "openai と KOTAE_GENERATOR__BASE_URL、KOTAE_GENERATOR__MODEL）",
+    ),
+    "gate_fail": (
+        "gate: FAIL: {reason}",
+        "ゲート: 不合格: {reason}",
+    ),
+    "stream_or_json": (
+        "use either --stream or --json",
+        "--stream と --json はどちらか 1 つだけ指定してください",
+    ),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.

@@ -154,6 +154,29 @@ def test_kotae_lang_ja_without_a_terminal(kb_dir: Path, tmp_path: Path) -> None:
     assert result.stdout.startswith("追加 0、")
 
 
+@pytest.mark.parametrize(
+    ("args", "japanese"),
+    [
+        (["log", "list", "--kind", "bogus"], "--kind 'bogus' は使えません"),
+        (["log", "list", "--since", "yesterday"], "期間（30m、24h、7d、2w）"),
+        (["log", "show", "999"], "ログ 999 はありません"),
+        (["log", "list", "--as", "x", "--all"], "どちらか 1 つだけ"),
+        (["log", "prune"], "保存期間が未設定です"),
+        (["models", "ping"], "生成モデルが未設定です"),
+        (["eval", "run", "--set", "q.jsonl", "--json", "no/such/out.json"], "フォルダー no/such"),
+        (["eval", "report", "abc", "--lang", "fr"], "--lang 'fr' は使えません"),
+        (["reindex", "--vectors"], "埋め込みモデルが未設定です"),
+    ],
+)
+def test_command_errors_speak_japanese(
+    kb_dir: Path, tmp_path: Path, args: list[str], japanese: str
+) -> None:
+    result = piped([*args, "--kb", str(kb_dir)], tmp_path, KOTAE_LANG="ja")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("kotae: エラー: ") and japanese in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_ask_errors_follow_the_questions_language(kb_dir: Path, tmp_path: Path) -> None:
     args = ["--generator", "foo", "--kb", str(kb_dir)]
     ja = piped(["ask", "経費の申請期限は？", *args], tmp_path, LANG="C.UTF-8")

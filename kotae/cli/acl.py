@@ -96,13 +96,10 @@ def acl_set(
     Example: kotae acl set ./docs/confidential --groups executives,auditors
     """
     if public == bool(groups):
-        fail("give either --groups G,... or --public")
+        fail(t("acl_groups_or_public"))
     for path in paths:
         if not path.exists() and not Path(str(path).split("#")[0]).exists():
-            err_console.print(
-                f"note: {escape(str(path))} does not exist (yet): its rule applies once it is "
-                "ingested (まだ存在しないパスです)"
-            )
+            err_console.print(escape(t("acl_path_missing", path=str(path))))
     with open_kb(kb) as base:
         changes = base.set_acl(_sources(paths), [] if public else list(groups or ()))
     _report(changes, json_out)

@@ -149,7 +149,7 @@ def ask(
       KOTAE_GENERATOR__MODEL=qwen2.5:7b-instruct kotae ask "有給休暇は何日？"
     """
     if stream and json_out:
-        fail("use either --stream or --json")
+        fail(t("stream_or_json"))
     language = detect_language(question)
     try:
         path, settings = settings_for(kb, generator, model, base_url)

@@ -83,12 +83,12 @@ def check_output(path: Path | None, option: str) -> None:
     if path is None:
         return
     if not str(path).strip() or path.is_dir():
-        fail(f"{option} {path}: give a file name, not a folder")
+        fail(t("output_is_folder", option=option, path=path))
     folder = path.parent
     if not folder.is_dir():
-        fail(f"{option} {path}: the folder {folder} does not exist")
+        fail(t("output_no_folder", option=option, path=path, folder=folder))
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        fail(f"{option} {path}: not writable")
+        fail(t("output_not_writable", option=option, path=path))
 
 
 def print_json(data: Any) -> None:

@@ -100,7 +100,7 @@ def run(
     from kotae.evaluation.runner import load_config, run_eval
 
     if lang not in ("ja", "en"):
-        fail(f"unknown --lang {lang!r}: use ja or en")
+        fail(t("unknown_lang", lang=lang, choices="ja, en"))
     check_output(json_path, "--json")  # before the run: a finished run is never lost
     check_output(report_path, "--report")
     if sum((as_user is not None, groups is not None, everything)) > 1:
@@ -109,7 +109,7 @@ def run(
     kb_path = find_kb_dir(kb)
     items = read_eval_set(eval_set)
     if not items:
-        fail(f"{eval_set}: the eval set has no questions")
+        fail(t("empty_eval_set", path=eval_set))
     configs = [load_config(kb_path, path) for path in (config or [None])]  # type: ignore[list-item]
     runs: list[RunSummary] = []
     for cfg in configs:
@@ -128,18 +128,11 @@ def run(
                     everything=everything,
                 )
         except KeyboardInterrupt:
-            fail(
-                f"interrupted: {cfg.name} keeps the questions it finished; run the same "
-                "command again to resume",
-                code=130,
-            )
+            fail(t("eval_interrupted", name=cfg.name), code=130)
         errors = summary.metrics.get("success")
         if errors is not None and errors.mean < 1:
             failed = round((1 - errors.mean) * errors.n)
-            err_console.print(
-                f"warning: {failed} of {errors.n} questions ended in an error; they score 0 "
-                f"(see `kotae eval show {summary.id} --questions`)"
-            )
+            err_console.print(t("eval_errors", failed=failed, n=errors.n, run=summary.id))
         runs.append(summary)
         console.print(f"{summary.id}  {escape(cfg.name)}  {_headline(summary)}")
         _print_kpis(kb_path, summary, cfg.settings.use_case.model_dump())
@@ -374,7 +367,7 @@ def gate(
     else:
         _print_rows(report.table())
         for reason in report.refusals:
-            console.print(f"gate: FAIL: {escape(reason)}")
+            console.print(escape(t("gate_fail", reason=reason)))
         console.print("gate: PASS" if report.passed else "gate: FAIL")
     if not report.passed:
         raise typer.Exit(1)
@@ -412,7 +405,7 @@ def _write_report(run_ids: list[str], out: Path, lang: str, kb: str | None) -> N
     from kotae.evaluation.report import render_report, write_report
 
     if lang not in ("ja", "en"):
-        fail(f"unknown --lang {lang!r}: use ja or en")
+        fail(t("unknown_lang", lang=lang, choices="ja, en"))
     with open_kb(kb) as base:
         store = base.catalog
         runs = [store.eval_run(run_id) for run_id in run_ids]
@@ -477,16 +470,13 @@ def synth(
     from kotae.kb import KnowledgeBase
 
     if lang not in ("auto", "ja", "en"):
-        fail(f"unknown --lang {lang!r}: use auto, ja or en")
+        fail(t("unknown_lang", lang=lang, choices="auto, ja, en"))
     if sum((as_user is not None, groups is not None, everything)) > 1:
         fail(t("one_access_option"))
     path, settings = settings_for(kb)
     generator = configured_generator(settings)
     if generator is None:
-        fail(
-            "eval synth needs a generator: set [generator] in kotae.toml or "
-            "KOTAE_GENERATOR__BACKEND / __BASE_URL / __MODEL"
-        )
+        fail(t("synth_needs_generator"))
     try:
         with KnowledgeBase(path, settings) as base:
             access = base.access_for(user=as_user, groups=_groups(groups), everything=everything)

@@ -71,9 +71,9 @@ def init(
     Example: kotae init ./kb --use-case knowledge-search
     """
     if directory is not None and not directory.strip():
-        fail("the knowledge-base directory is empty: give a folder")
+        fail(t("init_empty_dir"))
     if directory is not None and kb is not None and Path(kb).resolve() != Path(directory).resolve():
-        fail(f"two directories given ({directory} and --kb {kb}): give one")
+        fail(t("init_two_dirs", directory=directory, kb=kb))
     path = Path(directory) if directory is not None else find_kb_dir(kb)
     with init_kb(path, use_case=use_case) as created:
         console.print(t("kb_ready", path=escape(str(created.path))))
@@ -326,7 +326,7 @@ def reindex(
         base.rebuild_lexical()
         if vectors:
             if not base.dense_enabled:
-                fail("no embedder configured: set [embedder] in kotae.toml first")
+                fail(t("no_embedder"))
             n = base.dense.embed_missing()
             console.print(t("embedded", n=n))
         console.print(t("reindexed"))
@@ -403,10 +403,8 @@ def docs_show(
             fail(t("no_document", target=target))
         if len(found) > 1:
             shown = ", ".join(str(d.id) for d in found[:5])
-            fail(
-                f"{target!r} holds {len(found)} documents (ids {shown}"
-                f"{', ...' if len(found) > 5 else ''}): show one by id or FILE#id"
-            )
+            more = ", ..." if len(found) > 5 else ""
+            fail(t("many_documents", target=target, n=len(found), ids=shown + more))
         doc = found[0]
         chunks = list(base.catalog.chunks_of([doc.id]))
     if json_out:

@@ -25,6 +25,7 @@ from kotae.cli.common import (
 )
 from kotae.index.catalog import DocumentRow
 from kotae.kb import Access, KnowledgeBase, open_kb
+from kotae.messages import t
 from kotae.querylog import LogEntry, get_entry, list_entries, prune
 
 log_app = typer.Typer(help="The query log: every search and question.", no_args_is_help=True)
@@ -40,7 +41,7 @@ AllOption = Annotated[bool, typer.Option("--all", help="Administrator: show ever
 
 def _reader(base: KnowledgeBase, as_user: str | None, everything: bool) -> Access:
     if as_user is not None and everything:
-        fail("use only one of --as and --all")
+        fail(t("log_as_or_all"))
     return base.access_for(user=as_user, everything=everything)
 
 
@@ -72,10 +73,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        fail(
-            f"--since {text!r}: give a duration (30m, 24h, 7d, 2w), a date (2026-04-01) "
-            "or an ISO time (2026-04-01T09:00+09:00)"
-        )
+        fail(t("log_bad_since", text=text))
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
@@ -117,9 +115,9 @@ def list_(
     """
     after = None if since is None else parse_since(since)
     if kind not in (None, "search", "ask", "chat", "eval"):
-        fail(f"unknown --kind {kind!r}: use search, ask, chat or eval")
+        fail(t("log_bad_choice", option="--kind", value=kind, choices="search, ask, chat, eval"))
     if status not in (None, "ok", "no_evidence", "error"):
-        fail(f"unknown --status {status!r}: use ok, no_evidence or error")
+        fail(t("log_bad_choice", option="--status", value=status, choices="ok, no_evidence, error"))
     with open_kb(kb) as base:
         entries = list_entries(
             base.catalog,
@@ -168,7 +166,7 @@ def show(
         reader = _reader(base, as_user, everything)
         entry = get_entry(base.catalog, entry_id, reader=reader)
         if entry is None:
-            fail(f"no log entry {entry_id}: see `kotae log list`")
+            fail(t("log_no_entry", id=entry_id))
         ids = {int(r["document_id"]) for r in entry.retrieved if r.get("document_id") is not None}
         docs = {i: doc for i in ids if (doc := base.document(i, reader)) is not None}
     if json_out:
@@ -243,9 +241,9 @@ def prune_(
     with open_kb(kb) as base:
         days = keep_days or base.settings.log.keep_days
         if days is None:
-            fail("no retention set: give --keep-days N or set [log] keep_days in kotae.toml")
+            fail(t("log_no_retention"))
         deleted = prune(base.catalog, days)
     if json_out:
         print_json({"deleted": deleted, "keep_days": days})
     else:
-        console.print(f"deleted {deleted} log entries older than {days} days")
+        console.print(t("log_pruned", n=deleted, days=days))

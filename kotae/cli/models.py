@@ -19,6 +19,7 @@ from kotae.cli.common import JsonOption, KbOption, console, fail, print_json
 from kotae.config import hide_secrets
 from kotae.errors import KnowledgeBaseError
 from kotae.kb import DB_FILE, find_kb_dir
+from kotae.messages import t
 
 models_app = typer.Typer(help="The model backends: check them.", no_args_is_help=True)
 config_app = typer.Typer(help="The effective settings.", no_args_is_help=True)
@@ -39,11 +40,7 @@ def ping(
     _, settings = settings_for(kb, generator, model, base_url)
     backend = configured_generator(settings)
     if backend is None:
-        fail(
-            "no generator configured: set [generator] backend in kotae.toml or "
-            "KOTAE_GENERATOR__BACKEND (e.g. openai with KOTAE_GENERATOR__BASE_URL and "
-            "KOTAE_GENERATOR__MODEL)"
-        )
+        fail(t("no_generator"))
     try:
         info = backend.ping()
     finally:
