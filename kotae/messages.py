@@ -218,6 +218,19 @@ HEADERS: dict[str, str] = {
     "95% CI": "95% 信頼区間",
     "n": "件数",
     "failed": "失敗",
+    "score": "スコア",
+    "doc": "文書",
+    "chunk": "チャンク",
+    "query": "検索語",
+    "mode": "方式",
+    "generator": "生成モデル",
+    "error": "エラー",
+    "retrieved": "取り出した資料",
+    "answer": "回答",
+    "citations": "出典",
+    "usage": "トークン数",
+    "timings": "所要時間",
+    "cost per 1,000 questions": "1,000 問あたりのコスト",
 }
 
 

@@ -211,3 +211,21 @@ def test_no_generator_notice_once_per_knowledge_base_and_language(tmp_path: Path
     assert "No generator is configured" in notes("What is the expense claim deadline?")
     assert notes("What is the expense claim deadline?") == ""
     assert "生成モデルが未設定" in notes("経費の申請期限は？", "--notice")
+
+
+def test_search_lines_and_log_labels_speak_japanese(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "規程.md").write_text(
+        "# 経費精算規程\n\n経費の申請期限は翌月10日までとする。\n", "utf-8"
+    )
+    kb = tmp_path / "kb"
+    assert piped(["init", str(kb)], tmp_path).returncode == 0
+    assert piped(["ingest", str(docs), "--kb", str(kb)], tmp_path).returncode == 0
+    found = piped(["search", "申請期限", "--kb", str(kb)], tmp_path, KOTAE_LANG="ja")
+    assert found.returncode == 0 and "スコア" in found.stdout and "チャンク" in found.stdout
+    english = piped(["search", "申請期限", "--kb", str(kb)], tmp_path, KOTAE_LANG="en")
+    assert "score" in english.stdout and "スコア" not in english.stdout
+    shown = piped(["log", "show", "1", "--all", "--kb", str(kb)], tmp_path, KOTAE_LANG="ja")
+    assert shown.returncode == 0 and "質問: 申請期限" in shown.stdout
+    assert "取り出した資料:" in shown.stdout

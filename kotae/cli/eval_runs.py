@@ -26,7 +26,7 @@ from kotae.cli.common import (
 )
 from kotae.evaluation.model import EvalItem, RunSummary
 from kotae.kb import find_kb_dir, open_kb
-from kotae.messages import t
+from kotae.messages import header, t
 
 
 def register(app: typer.Typer) -> None:
@@ -255,8 +255,8 @@ def show(
         f"({summary.n_questions} questions, {summary.status}, {show_time(summary.created_at)})"
     )
     generator = summary.config.get("generator", {}).get("backend") or "none (extractive)"
-    console.print(f"generator: {escape(str(generator))}")
-    console.print(f"access: {escape(access_label(summary))}")
+    console.print(f"{header('generator')}: {escape(str(generator))}")
+    console.print(f"{header('access')}: {escape(access_label(summary))}")
     print_table(
         ("metric", "mean", "95% CI", "n", "failed"),
         (
@@ -265,7 +265,8 @@ def show(
         ),
     )
     if summary.cost_per_1000 is not None:
-        console.print(f"cost per 1,000 questions: {summary.cost_per_1000:.2f} {summary.currency}")
+        cost = f"{summary.cost_per_1000:.2f} {summary.currency}"
+        console.print(f"{header('cost per 1,000 questions')}: {cost}")
     for r in results:
         scores = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.items() if v is not None)
         console.print(f"{escape(r.item_id)}  {r.status}  {scores}")

@@ -33,7 +33,7 @@ from kotae.cli.common import (
     print_table,
 )
 from kotae.kb import find_kb_dir, init_kb, open_kb
-from kotae.messages import t
+from kotae.messages import header, t
 from kotae.retrieval import SearchResult
 
 if TYPE_CHECKING:
@@ -274,8 +274,8 @@ def search(
 def _print_result(r: SearchResult) -> None:
     where = f" ({escape(r.location)})" if r.location else ""
     console.print(
-        f"[bold]{r.rank}. {escape(r.title)}[/bold]{where}  [dim]score {r.score:.3f} · "
-        f"doc {r.document_id} · chunk {r.chunk_id}[/dim]"
+        f"[bold]{r.rank}. {escape(r.title)}[/bold]{where}  [dim]{header('score')} "
+        f"{r.score:.3f} · {header('doc')} {r.document_id} · {header('chunk')} {r.chunk_id}[/dim]"
     )
     console.print(f"   [cyan]{escape(r.source)}[/cyan]")
     snippet = Text("   " + r.snippet)

@@ -25,7 +25,7 @@ from kotae.cli.common import (
 )
 from kotae.index.catalog import DocumentRow
 from kotae.kb import Access, KnowledgeBase, open_kb
-from kotae.messages import t
+from kotae.messages import header, t
 from kotae.querylog import LogEntry, get_entry, list_entries, prune
 
 log_app = typer.Typer(help="The query log: every search and question.", no_args_is_help=True)
@@ -191,7 +191,7 @@ def show(
         ("error", entry.error),
     ):
         if value:
-            console.print(f"{label}: {escape(str(value))}")
+            console.print(f"{header(label)}: {escape(str(value))}")
     _print_text(entry, docs)
 
 
@@ -199,7 +199,7 @@ def _print_text(entry: LogEntry, docs: dict[int, DocumentRow]) -> None:
     """The entry's text; each retrieved chunk named by its document's title and source
     when the reader may still read that document."""
     if entry.retrieved:
-        console.print("retrieved:")
+        console.print(f"{header('retrieved')}:")
     for r in entry.retrieved:
         doc = docs.get(int(r.get("document_id") or -1))
         named = (
@@ -208,19 +208,21 @@ def _print_text(entry: LogEntry, docs: dict[int, DocumentRow]) -> None:
             else f"document {r.get('document_id', '?')} (removed, or not readable now)"
         )
         console.print(
-            f"  {r['rank']}. {escape(named)}  [dim]chunk {r['chunk_id']} · "
-            f"score {r['score']:.3f}[/dim]"
+            f"  {r['rank']}. {escape(named)}  [dim]{header('chunk')} {r['chunk_id']} · "
+            f"{header('score')} {r['score']:.3f}[/dim]"
         )
     if entry.answer:
-        console.print("answer:")
+        console.print(f"{header('answer')}:")
         console.print(escape(entry.answer))
     if entry.citations:
         cited = ", ".join(f"[{c['number']}] {c['title']}" for c in entry.citations)
-        console.print(f"citations: {escape(cited)}")
+        console.print(f"{header('citations')}: {escape(cited)}")
     if entry.usage:
-        console.print(f"usage: {entry.usage}")
+        console.print(f"{header('usage')}: {entry.usage}")
     if entry.timings:
-        console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in entry.timings.items()))
+        console.print(
+            f"{header('timings')}: " + ", ".join(f"{k} {v:.1f}" for k, v in entry.timings.items())
+        )
 
 
 @log_app.command("prune")
