@@ -108,8 +108,10 @@ def as_printed(text: str) -> str:
 
 
 def one_error_line(result: CompletedProcess[str]) -> str:
+    """The one error line, in the question's language (``ask``) or the interface's."""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kotae: error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(("kotae: error: ", "kotae: エラー: ")), result.stderr
     return lines[0]
 
 
@@ -271,6 +273,7 @@ def test_ask_a_stopped_server_exits_3_with_one_japanese_line(
     result = ask(ask_kb, stopped_server_url, QUESTION_JA)
     assert result.returncode == 3 and result.stdout == ""
     line = one_error_line(result)
+    assert line.startswith("kotae: エラー: ")  # the error speaks the question's language
     assert f"生成サーバー {stopped_server_url}" in line and "に接続できません" in line
     (entry,) = logged(ask_kb)
     assert (entry["status"], entry["generator"]) == ("error", GENERATOR_NAME)
@@ -278,6 +281,7 @@ def test_ask_a_stopped_server_exits_3_with_one_japanese_line(
     assert "could not be reached after 3 attempts" in entry["error"]
     english = ask(ask_kb, stopped_server_url, QUESTION_EN)
     assert english.returncode == 3 and "could not be reached" in one_error_line(english)
+    assert one_error_line(english).startswith("kotae: error: ")
 
 
 def test_ask_packs_sources_into_the_window_or_reports_the_overflow(
