@@ -18,6 +18,7 @@ import kotae.ingest
 from kotae.errors import BackendError
 from kotae.kb import Access, KnowledgeBase, init_kb, open_kb
 from kotae.testing import FakeEmbedder
+from tests.bombs import real_docx
 from tests.conftest import write
 
 FAKE_TOML = '[embedder]\nbackend = "fake"\ndim = 32\n'
@@ -41,16 +42,6 @@ def jsonl(path: Path, records: Sequence[tuple[str, str]], extra: str = "") -> Pa
     return path
 
 
-def docx_file(path: Path, text: str) -> Path:
-    import docx
-
-    document = docx.Document()
-    document.add_paragraph(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(str(path))
-    return path
-
-
 def test_sync_keeps_every_record_of_a_jsonl_with_a_malformed_line(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
@@ -70,8 +61,8 @@ def test_sync_of_a_folder_keeps_a_file_whose_parser_fails(
 ) -> None:
     docs = tmp_path / "docs"
     write(docs / "a.md", "# A\n\n残る文書 alpha")
-    docx_file(docs / "b.docx", "壊れる前の本文 bravo")
-    docx_file(docs / "sub" / "c.docx", "消える文書 charlie")
+    real_docx(docs / "b.docx", "壊れる前の本文 bravo")
+    real_docx(docs / "sub" / "c.docx", "消える文書 charlie")
     assert kb.ingest([docs]).added == 3
     before = snapshot(kb)
     (docs / "b.docx").write_bytes(b"PK\x03\x04 not really a zip")
