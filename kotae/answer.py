@@ -40,6 +40,17 @@ from kotae.errors import (
     QuestionTooLongError,
 )
 from kotae.prompts import load_templates
+from kotae.replies import (
+    EMPTY,
+    FALLBACK,
+    NO_CONTENT,
+    TRUNCATED,
+    WRONG_LANGUAGE,
+    Reply,
+    clean_reply,
+    ground,
+    is_refusal,
+)
 from kotae.retrieval import SearchResult, search
 from kotae.text.language import Language as Language  # re-exported, defined there once
 from kotae.text.language import detect_language as detect_language
@@ -109,6 +120,8 @@ class Answer:
     generator: str | None = None
     prompt: list[Message] | None = None
     log_id: int | None = None
+    raw_text: str | None = None  # the generator's reply as it came, before clean_reply
+    flags: list[str] = field(default_factory=list)  # repairs and problems (kotae.replies)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +142,7 @@ class Answer:
                 for i, s in enumerate(self.sources, 1)
             ],
             "log_id": self.log_id,
+            "flags": self.flags,
         }
 
 
@@ -288,12 +302,10 @@ def _citation(number: int, result: SearchResult, snippet: str | None = None) -> 
 
 
 def is_no_answer(text: str, language: Language) -> bool:
-    """Whether the model said the sources do not answer (the templates' ``no_answer``)."""
-    said = normalize_text(text).strip().lower()
-    return any(
-        said.startswith(normalize_text(templates(lang)["no_answer"]).lower().rstrip("。."))
-        for lang in (language, "en" if language == "ja" else "ja")
-    )
+    """Whether the model said the sources do not answer: the templates' ``no_answer`` in
+    either language, or a short reply saying so in other words (:func:`is_refusal`)."""
+    phrases = [templates(lang)["no_answer"] for lang in (language, _other(language))]
+    return is_refusal(text, language, phrases)
 
 
 # -- follow-up questions ------------------------------------------------------------------
@@ -477,18 +489,12 @@ def _generate(
         else:
             completion = generator.generate(messages, params)
     timings["generate_ms"] = _ms(t0)
-    text = completion.text.strip()
-    numbers = parse_citations(text)
-    citations, invalid = check_citations(numbers, sources)
-    notice = None
-    status: AnswerStatus = "no_evidence" if is_no_answer(text, language) else "ok"
-    if invalid:
-        notice = templates(language)["invalid_citations"].format(
-            numbers=" ".join(f"[{n}]" for n in invalid)
-        )
-    elif not citations and status == "ok":
-        notice = templates(language)["no_citations"]
-    return Answer(
+    reply = read_reply(completion, len(sources), language)
+    reply = ground(reply, question, [f"{s.title}\n{s.text}" for s in sources])
+    citations, _ = check_citations(reply.cited, sources)
+    status: AnswerStatus = "no_evidence" if reply.no_answer or EMPTY in reply.flags else "ok"
+    text = reply.text or templates(language)["no_answer"]
+    answer = Answer(
         question,
         query,
         text,
@@ -497,13 +503,67 @@ def _generate(
         status,
         citations=citations if status == "ok" else [],
         sources=sources,
-        invalid_citations=invalid,
-        notice=notice,
+        invalid_citations=reply.invalid,
+        notice=reply_notice(reply, language, cited=bool(citations), status=status),
         usage=completion.usage,
         timings=timings,
         generator=generator.name,
         prompt=messages,
+        raw_text=completion.text,
+        flags=list(reply.flags),
     )
+    if NO_CONTENT in reply.flags or EMPTY in reply.flags:
+        _fall_back_to_evidence(answer, kb, language)
+    return answer
+
+
+def _fall_back_to_evidence(answer: Answer, kb: KnowledgeBase, language: Language) -> None:
+    """A reply with no answer in it (empty, only "[1]", the question restated) is replaced
+    by the evidence sentences of the same sources, as without a generator (and "no
+    evidence" when they do not cover the question, ``[answer] evidence_threshold``); the
+    flags keep what the model did, and ``extractive_fallback`` says what kotae showed."""
+    extracted = _extract(kb, answer.question, answer.query, answer.sources, language, AskOptions())
+    answer.text = extracted.text
+    answer.status = extracted.status
+    answer.citations = extracted.citations
+    answer.flags.append(FALLBACK)
+    answer.timings.update(extracted.timings)
+    answer.notice = templates(language)["fallback"]
+
+
+def read_reply(completion: Completion, sources: int, language: Language) -> Reply:
+    """The model's reply cleaned (:func:`kotae.replies.clean_reply`): the prompts' own "the
+    sources do not answer" sentences, in both languages, count as "don't know"."""
+    phrases = [templates(lang)["no_answer"] for lang in (language, _other(language))]
+    return clean_reply(
+        completion.text,
+        sources,
+        language,
+        finish_reason=completion.finish_reason,
+        no_answer_phrases=phrases,
+    )
+
+
+def reply_notice(reply: Reply, language: Language, *, cited: bool, status: str) -> str | None:
+    """One line per problem of the reply, for the reader (``None`` when there is none)."""
+    t = templates(language)
+    lines = []
+    if EMPTY in reply.flags:
+        lines.append(t["empty_reply"])
+    if reply.invalid:
+        numbers = " ".join(f"[{n}]" for n in reply.invalid)
+        lines.append(t["invalid_citations"].format(numbers=numbers))
+    if WRONG_LANGUAGE in reply.flags:
+        lines.append(t["wrong_language"])
+    if TRUNCATED in reply.flags:
+        lines.append(t["truncated"])
+    if not cited and status == "ok" and not reply.invalid:
+        lines.append(t["no_citations"])
+    return "\n".join(lines) or None
+
+
+def _other(language: Language) -> Language:
+    return "en" if language == "ja" else "ja"
 
 
 @contextmanager
@@ -549,12 +609,24 @@ def _extract(
     language: Language,
     options: AskOptions,
 ) -> Answer:
-    from kotae.extractive import select_evidence
+    from kotae.extractive import evidence_support, select_evidence
 
     t0 = time.perf_counter()
+    threshold = kb.settings.answer.evidence_threshold
     evidence = select_evidence(
         query, sources, kb.tokenizer, n=kb.settings.answer.evidence_sentences
     )
+    if threshold > 0 and evidence:
+        lexical = kb.lexical
+        support = evidence_support(
+            query,
+            sources,
+            kb.tokenizer,
+            lambda words: lexical.document_frequencies("words", words),
+            lexical.num_chunks(),
+        )
+        if support < threshold:
+            evidence = []
     lines, citations, cited = [], [], set()
     for item in evidence:
         lines.append(f"{one_line(item.text)} [{item.source_rank}]")

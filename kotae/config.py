@@ -79,6 +79,10 @@ class AnswerSettings(BaseModel):
     language: Literal["auto", "ja", "en"] = "auto"  # auto = the question's language
     sources: int = Field(default=5, ge=1, le=50)  # chunks retrieved for one answer
     evidence_sentences: int = Field(default=3, ge=1, le=20)  # extractive answers
+    # extractive answers: "no evidence" when the best chunk covers less of the question
+    # than this (kotae.extractive.evidence_support, 0..1; 0.5 tuned on the tune halves of
+    # JSQuAD and SQuAD, see docs/benchmarks.md); 0 = always show the evidence
+    evidence_threshold: float = Field(default=0.5, ge=0, le=1)
     max_tokens: int = Field(default=512, ge=1, le=32_768)  # answer budget
     temperature: float = Field(default=0.0, ge=0, le=2)
     context_tokens: int | None = Field(default=None, ge=64)  # source budget; None = fit window

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -258,6 +258,36 @@ def select_evidence(
             ):
                 c.score += NUMBER_BOOST
     return _pick(chunks, n)
+
+
+def evidence_support(
+    question: str,
+    results: Sequence[SearchResult],
+    analyzer: Tokenizer,
+    document_frequencies: Callable[[set[str]], dict[str, int]],
+    total: int,
+) -> float:
+    """How much of the question the best retrieved chunk covers, from 0 to 1: the share of
+    the question's words, each weighted by its BM25 IDF over the whole index, found in the
+    chunk's text, title or headings (the one best chunk, not all together).
+
+    An absolute measure, unlike the sentence scores (whose IDF is computed among the
+    candidates): a question about something the knowledge base does not hold finds its
+    rare words (a name, a place) in no chunk, and scores low. ``[answer]
+    evidence_threshold`` turns it into "no evidence" for extractive answers.
+    """
+    words = set(analyzer.analyze(question).words)
+    if not words or not results or total <= 0:
+        return 0.0
+    df = document_frequencies(words)
+    idf = {w: math.log(1 + (total - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5)) for w in words}
+    norm = sum(idf.values())
+    terms = _Terms(words, set())
+    best = 0.0
+    for result in results:
+        found, _ = terms.in_sentence(" ".join((result.title, *result.heading_path, result.text)))
+        best = max(best, sum(idf[w] for w in found) / norm)
+    return best
 
 
 class _Terms:

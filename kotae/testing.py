@@ -129,6 +129,7 @@ class FakeGeneratorOptions(BaseModel):
     context_window: int = Field(default=4096, gt=0)
     model: str = "fake"
     delay_s: float = Field(default=0.0, ge=0, le=60)  # seconds per call: slow-model tests
+    finish_reason: str = "stop"  # "length": replies cut by max_tokens
 
 
 class FakeGenerator:
@@ -147,8 +148,10 @@ class FakeGenerator:
         context_window: int = 4096,
         model: str = "fake",
         delay_s: float = 0.0,
+        finish_reason: str = "stop",
     ) -> None:
         self.responses = list(responses)
+        self.finish_reason = finish_reason
         self.delay_s = delay_s
         self.model = model
         self.name = f"fake:{model}"
@@ -181,7 +184,7 @@ class FakeGenerator:
         text = self._reply(messages)
         prompt_tokens = sum(self.count_tokens(m.content) or 0 for m in messages)
         usage = Usage(prompt_tokens, self.count_tokens(text) or 0)
-        return Completion(text, self.model, usage, "stop", {"total_ms": 0.0})
+        return Completion(text, self.model, usage, self.finish_reason, {"total_ms": 0.0})
 
     def stream(self, messages: Sequence[Any], params: Any = None) -> Any:
         completion = self.generate(messages, params)
@@ -208,5 +211,6 @@ def create_fake_generator(options: Mapping[str, Any]) -> FakeGenerator:
         parsed.responses,
         context_window=parsed.context_window,
         model=parsed.model,
+        finish_reason=parsed.finish_reason,
         delay_s=parsed.delay_s,
     )

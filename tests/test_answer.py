@@ -364,8 +364,18 @@ def test_evidence_is_shown_on_one_line() -> None:
 
 
 def test_an_answer_without_citations_gets_a_notice(filled: KnowledgeBase) -> None:
+    """Words that are in no source: nothing to attribute, so the reader is warned."""
     answer = answer_question(
-        filled, "経費の申請期限は？", Access.public(), FakeGenerator(["翌月10日までです。"])
+        filled, "経費の申請期限は？", Access.public(), FakeGenerator(["おおむね月末ごろでしょう。"])
     )
     assert answer.status == "ok" and answer.citations == [] and answer.invalid_citations == []
     assert answer.notice == "注意: この回答には出典が示されていません。資料で確認してください。"
+
+
+def test_an_uncited_answer_found_in_one_source_cites_it(filled: KnowledgeBase) -> None:
+    answer = answer_question(
+        filled, "経費の申請期限は？", Access.public(), FakeGenerator(["翌月10日までです。"])
+    )
+    assert answer.status == "ok" and answer.text == "翌月10日までです[1]。"
+    assert [c.title for c in answer.citations] == ["経費精算規程"]
+    assert "citations_attributed" in answer.flags and answer.notice is None

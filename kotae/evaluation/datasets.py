@@ -40,7 +40,16 @@ if TYPE_CHECKING:
     from kotae.ingest import IngestReport
     from kotae.kb import KnowledgeBase
 
-ALLOWED_KEYS = ("id", "question", "answers", "sources", "tags", "language", "source_chunk")
+ALLOWED_KEYS = (
+    "id",
+    "question",
+    "answers",
+    "sources",
+    "tags",
+    "language",
+    "source_chunk",
+    "unanswerable",
+)
 LANGUAGES = ("ja", "en")
 # keys people write by habit (BEIR, SQuAD, singulars) -> the eval-set key they meant
 _HINTS = {
@@ -156,14 +165,22 @@ def _eval_item(obj: Any, where: str) -> EvalItem:
     chunk = obj.get("source_chunk")
     if chunk is not None and (not isinstance(chunk, int) or isinstance(chunk, bool)):
         raise DatasetError(f'{where}: "source_chunk" must be an integer, got {_kind(chunk)}')
+    unanswerable = obj.get("unanswerable", False)
+    if not isinstance(unanswerable, bool):
+        got = _kind(unanswerable)
+        raise DatasetError(f'{where}: "unanswerable" must be true or false, got {got}')
+    answers = _strings(obj, "answers", where)
+    if unanswerable and (answers or obj.get("sources")):
+        raise DatasetError(f'{where}: an "unanswerable" question has no "answers" and no "sources"')
     return EvalItem(
         id=item_id,
         question=question,
-        answers=_strings(obj, "answers", where),
+        answers=answers,
         sources=_strings(obj, "sources", where),
         tags=_strings(obj, "tags", where),
         language=language,
         source_chunk=chunk,
+        unanswerable=unanswerable,
     )
 
 

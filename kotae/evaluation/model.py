@@ -35,6 +35,8 @@ class EvalItem:
     tags: tuple[str, ...] = ()
     language: Language | None = None  # None = detect from the question
     source_chunk: int | None = None  # synthesized questions: the chunk they came from
+    # the knowledge base holds no answer: the right reply is "the sources do not answer"
+    unanswerable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,6 +50,8 @@ class EvalItem:
             data["language"] = self.language
         if self.source_chunk is not None:
             data["source_chunk"] = self.source_chunk
+        if self.unanswerable:
+            data["unanswerable"] = True
         return data
 
 
@@ -72,6 +76,8 @@ class QuestionResult:
     timings: dict[str, float] = field(default_factory=dict)  # ttft_ms, total_ms, tokens_per_s
     usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, completion_tokens
     error: str | None = None
+    raw_answer: str = ""  # the generator's reply when cleaning changed it (kotae.replies)
+    flags: list[str] = field(default_factory=list)  # the reply's repairs and problems
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -302,6 +302,12 @@ class _Evaluator:
         result.metrics["success"] = 1.0
         result.status = answer.status
         result.answer = answer.text
+        if answer.raw_text is not None and answer.raw_text.strip() != answer.text:
+            result.raw_answer = answer.raw_text
+        result.flags = list(answer.flags)
+        result.metrics.update(abstention_metrics(item, answer))
+        if answer.mode == "generate" and answer.status == "ok":
+            result.metrics.update(language_metrics(answer.text, language))
         result.passages = [
             f"[{i}] {s.title}: {s.text[:PASSAGE_CHARS]}" for i, s in enumerate(answer.sources, 1)
         ]
@@ -345,7 +351,10 @@ class _Evaluator:
                 result.retrieved = [self._match(key, item.sources) for key in ranked]
             result.metrics.update(retrieval_metrics(result.retrieved, relevant))
             result.metrics["citation_recall"] = 0.0
+        if item.unanswerable:
+            result.metrics["no_answer_rate"] = 0.0
         if item.answers:
+            result.metrics["false_no_answer_rate"] = 0.0  # it did not answer either
             generating = self.generator is not None and self.settings.answer.mode != "extractive"
             if not generating:
                 result.metrics["answer_in_evidence@3"] = 0.0
@@ -416,6 +425,7 @@ class _Evaluator:
             generate_s = timings.get("generate_ms", 0.0) / 1000
             if generate_s > 0:
                 result.timings["tokens_per_s"] = answer.usage.completion_tokens / generate_s
+            result.timings.update(token_rates(timings, answer.usage))
 
     def _judge(self, result: QuestionResult, item: EvalItem, answer: Answer, language: str) -> None:
         from kotae.evaluation.judge import JudgeFormatError, judge_answer
@@ -432,6 +442,53 @@ class _Evaluator:
                 result.failures[name] = f"{type(exc).__name__}: {exc}"[:300]
             return
         result.metrics.update(verdict.scores)
+
+
+def abstention_metrics(item: EvalItem, answer: Answer) -> dict[str, float]:
+    """Whether the answer said "the sources do not answer", where that is right and where
+    it is wrong.
+
+    - ``no_answer_rate`` (unanswerable questions): 1 when it said so. An empty reply is
+      not a "don't know": it scores 0.
+    - ``false_no_answer_rate`` (questions with a reference answer): 1 when it said so
+      although the knowledge base holds the answer.
+    """
+    from kotae.replies import EMPTY
+
+    declined = answer.status == "no_evidence" and EMPTY not in answer.flags
+    if item.unanswerable:
+        return {"no_answer_rate": float(declined)}
+    if item.answers:
+        return {"false_no_answer_rate": float(answer.status == "no_evidence")}
+    return {}
+
+
+def language_metrics(text: str, language: str) -> dict[str, float]:
+    """``language_match``: 1 when a generated answer is in the question's language, 0 when
+    it is in the other one; not applicable when the answer is too short to tell (a name,
+    a number)."""
+    from kotae.replies import answer_language
+
+    found = answer_language(text)
+    return {} if found is None else {"language_match": float(found == language)}
+
+
+def token_rates(timings: dict[str, float], usage: Any) -> dict[str, float]:
+    """Prefill and decode speed of a streamed generation, as the client sees them:
+    ``prefill_tokens_per_s`` = prompt tokens / time to the first token (a server that
+    reuses a cached prompt prefix computes fewer, so this is an upper bound of the work
+    done per second); ``decode_tokens_per_s`` = the tokens after the first / the time
+    after the first token."""
+    first = timings.get("first_token_ms")
+    total = timings.get("generate_ms")
+    rates: dict[str, float] = {}
+    if first is None or total is None or usage is None:
+        return rates
+    if first > 0 and usage.prompt_tokens > 0:
+        rates["prefill_tokens_per_s"] = usage.prompt_tokens / (first / 1000)
+    if total > first and usage.completion_tokens > 1:
+        rates["decode_tokens_per_s"] = (usage.completion_tokens - 1) / ((total - first) / 1000)
+    return rates
 
 
 def _ignore(_: str) -> None:

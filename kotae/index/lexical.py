@@ -206,5 +206,11 @@ class LexicalIndex:
             return None
         return tantivy.Query.boolean_query(clauses)
 
+    def document_frequencies(self, field: str, terms: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each of ``terms`` in ``field`` (all chunks, ACL aside: a
+        count, never a text, so it shows nothing a reader may not see)."""
+        searcher = self.index.searcher()
+        return {term: int(searcher.doc_freq(field, term)) for term in set(terms)}
+
     def num_chunks(self) -> int:
         return int(self.index.searcher().num_docs)

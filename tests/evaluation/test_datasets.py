@@ -49,18 +49,18 @@ def jsonl(rows: Sequence[Mapping[str, Any]]) -> str:
         (
             '{"id": "q2", "text": "x"}',
             'unknown key "text"; did you mean "question" instead of "text"? '
-            "(allowed: id, question, answers, sources, tags, language, source_chunk)",
+            "(allowed: id, question, answers, sources, tags, language, source_chunk, unanswerable)",
         ),
         (
             '{"id": "q2", "query": "x", "answer": ["y"]}',
             'unknown keys "query", "answer"; did you mean "question" instead of "query"?; '
             'did you mean "answers" instead of "answer"? '
-            "(allowed: id, question, answers, sources, tags, language, source_chunk)",
+            "(allowed: id, question, answers, sources, tags, language, source_chunk, unanswerable)",
         ),
         (
             '{"id": "q2", "question": "x", "foo": 1}',
             'unknown key "foo" '
-            "(allowed: id, question, answers, sources, tags, language, source_chunk)",
+            "(allowed: id, question, answers, sources, tags, language, source_chunk, unanswerable)",
         ),
         ('{"id": 3, "question": "x"}', '"id" must be a string, got a number (write "3")'),
         ('{"id": null, "question": "x"}', '"id" must be a string, got null'),
