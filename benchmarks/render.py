@@ -402,6 +402,108 @@ def render_eval_run(results_dir: Path) -> list[str]:
     ]
 
 
+REAL_MODEL_COLUMNS = (
+    ("char_f1", "char F1"),
+    ("token_f1", "token F1"),
+    ("em", "EM"),
+    ("citation_precision", "citation precision"),
+    ("citation_recall", "citation recall"),
+    ("no_answer_rate", "no-answer rate (unanswerable)"),
+    ("false_no_answer_rate", "false no-answer (answerable)"),
+    ("language_match", "language match"),
+    ("prefill_tokens_per_s", "prefill tok/s"),
+    ("decode_tokens_per_s", "decode tok/s"),
+)
+
+
+def _ci(metric: JsonDict | None, digits: int = 3) -> str:
+    if not metric or metric.get("mean") is None:
+        return "—"
+    low, high = metric.get("ci_low"), metric.get("ci_high")
+    shown = f"{metric['mean']:.{digits}f}"
+    if low is not None and high is not None:
+        shown += f" ({low:.{digits}f}–{high:.{digits}f})"
+    return shown
+
+
+def render_real_model(results_dir: Path) -> list[str]:
+    """The PoC with the real Qwen2.5-Coder-0.5B-Instruct on CPU (benchmarks/real_model.py)."""
+    data = read_json(results_dir / "real-model.json")
+    if data is None:
+        return ["_No run yet: `make bench-real`._"]
+    lines = []
+    for set_name, entry in data["sets"].items():
+        configs = entry["configs"]
+        lines += [
+            f"**{set_name}**, {entry['half']} half: {entry['answerable']} answerable and "
+            f"{entry['unanswerable']} unanswerable questions (their {entry['held_back_articles']} "
+            f"articles are not in the knowledge base of {entry['documents_ingested']:,} "
+            "paragraphs). Mean (95% bootstrap interval):",
+            "",
+        ]
+        shown = [
+            (key, label)
+            for key, label in REAL_MODEL_COLUMNS
+            if any(key in c["metrics"] for c in configs.values())
+        ]
+        lines.append("| metric | " + " | ".join(configs) + " |")
+        lines.append("| --- |" + " ---: |" * len(configs))
+        for key, label in shown:
+            digits = 0 if key.endswith("_per_s") else 3
+            row = [_ci(c["metrics"].get(key), digits) for c in configs.values()]
+            lines.append(f"| {label} | " + " | ".join(row) + " |")
+        for key, label in (
+            ("latency_ms", "latency p50 / p95, s"),
+            ("ttft_ms", "first token p50, s"),
+        ):
+            row = []
+            for c in configs.values():
+                p = c.get(key) or {}
+                if key == "latency_ms" and p:
+                    row.append(f"{p['p50'] / 1000:.2f} / {p['p95'] / 1000:.2f}")
+                elif p:
+                    row.append(f"{p['p50'] / 1000:.2f}")
+                else:
+                    row.append("—")
+            lines.append(f"| {label} | " + " | ".join(row) + " |")
+        cost = [
+            f"{c['cost_per_1000']:.2f}" if c.get("cost_per_1000") is not None else "—"
+            for c in configs.values()
+        ]
+        lines.append("| USD per 1,000 questions at 1.006 USD/h | " + " | ".join(cost) + " |")
+        before = [c.get("citations_before_cleaning") for c in configs.values()]
+        if any(before):
+            row = [_ci(b["citation_precision"]) if b else "—" for b in before]
+            lines.append("| citation precision, raw replies (before) | " + " | ".join(row) + " |")
+        judged = [c.get("judge") for c in configs.values()]
+        if any(judged):
+            row = []
+            for j in judged:
+                if not j:
+                    row.append("—")
+                    continue
+                rate = j.get("parse_rate")
+                pearson, spearman = j.get("pearson"), j.get("spearman")
+                row.append(
+                    f"parsed {fmt(rate, 2)}; r {fmt(pearson, 2)}, ρ {fmt(spearman, 2)}"
+                    f" (n {j.get('pairs')})"
+                )
+            lines.append("| local judge vs F1 | " + " | ".join(row) + " |")
+        same = entry.get("same_answers")
+        if same:
+            lines += [
+                "",
+                f"In-process and server answers identical on {same['identical']} of "
+                f"{same['questions']} questions.",
+            ]
+        lines.append("")
+    lines.append(
+        f"Wall time of the whole run: {fmt(number(data.get('wall_s')), 0)} s. "
+        + measured_on([data])
+    )
+    return lines
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -424,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         "qa": render_qa,
         "ask-overhead": render_ask_overhead,
         "eval-run": render_eval_run,
+        "real-model": render_real_model,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

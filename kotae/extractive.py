@@ -260,6 +260,61 @@ def select_evidence(
     return _pick(chunks, n)
 
 
+# How a question asks, not what it asks about: in no document, so they would weigh the
+# most (analyzed forms: Sudachi's normalized forms, lower-cased Snowball stems).
+QUESTION_WORDS = frozenset(
+    (
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "do",
+        "doe",
+        "did",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "how",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "get",
+        "got",
+        "tell",
+        "know",
+        "幾ら",
+        "何",
+        "誰",
+        "何時",
+        "何処",
+        "如何",
+        "何故",
+        "どう",
+        "どの",
+        "どれ",
+        "どんな",
+        "いつ",
+        "どこ",
+        "なぜ",
+        "教える",
+        "知る",
+    )
+)
+
+
 def evidence_support(
     question: str,
     results: Sequence[SearchResult],
@@ -268,24 +323,27 @@ def evidence_support(
     total: int,
 ) -> float:
     """How much of the question the best retrieved chunk covers, from 0 to 1: the share of
-    the question's words, each weighted by its BM25 IDF over the whole index, found in the
-    chunk's text, title or headings (the one best chunk, not all together).
+    the question's words (:data:`QUESTION_WORDS` aside), each weighted by its BM25 IDF over
+    the whole index, found in the chunk's text, title or headings (the one best chunk, not
+    all together).
 
     An absolute measure, unlike the sentence scores (whose IDF is computed among the
     candidates): a question about something the knowledge base does not hold finds its
     rare words (a name, a place) in no chunk, and scores low. ``[answer]
     evidence_threshold`` turns it into "no evidence" for extractive answers.
     """
-    words = set(analyzer.analyze(question).words)
+    words = set(analyzer.analyze(question).words) - QUESTION_WORDS
     if not words or not results or total <= 0:
         return 0.0
     df = document_frequencies(words)
     idf = {w: math.log(1 + (total - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5)) for w in words}
     norm = sum(idf.values())
-    terms = _Terms(words, set())
     best = 0.0
     for result in results:
-        found, _ = terms.in_sentence(" ".join((result.title, *result.heading_path, result.text)))
+        # analyzed like the question (not the sentences' string search: a stem such as
+        # "compani" is not a prefix of "company"); a few chunks, a few milliseconds
+        text = " ".join((result.title, *result.heading_path, result.text))
+        found = words.intersection(analyzer.analyze(text).words)
         best = max(best, sum(idf[w] for w in found) / norm)
     return best
 

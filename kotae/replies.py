@@ -42,9 +42,8 @@ REPETITION = "repetition"
 EMPTY = "empty"
 NO_ANSWER = "no_answer"
 NO_CONTENT = "no_content"  # only citations, or the question restated: the answer is missing
-ATTRIBUTED = "citations_attributed"  # kotae added the source the answer's words come from
 FALLBACK = "extractive_fallback"  # kotae showed the evidence sentences instead
-CORRECTED = "citations_corrected"  # the cited sources hold none of it; the one that does
+PRUNED = "citations_pruned"  # cited sources holding none of the sentence, beside one that does
 
 # -- chat-template leftovers ----------------------------------------------------------------
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
@@ -96,6 +95,7 @@ _PARENTHESISED = re.compile(
     r"[(（]\s*" + _LABEL + r"\s*[:：#]?\s*(" + _NUMBER_LIST + r")\s*[)）]", re.IGNORECASE
 )
 _CANONICAL = re.compile(r"\[(\d{1,3})\]")
+_DOUBLE_STOP = re.compile(r"([。．])[ \t]*((?:\[\d{1,3}\])+)[ \t]*[。．]")
 _UNCLOSED = re.compile(r"[\[［【][^\]］】\n]{0,12}$")  # a marker cut off by max_tokens
 
 # -- "don't know" ---------------------------------------------------------------------------
@@ -154,13 +154,16 @@ def clean_reply(
     *,
     finish_reason: str | None = None,
     no_answer_phrases: Sequence[str] = (),
+    instructions: str = "",
 ) -> Reply:
     """Clean ``raw`` (the model's reply to a prompt with ``sources`` numbered sources,
     asked to answer in ``language``). ``finish_reason`` ``"length"`` means the reply was cut
     by ``max_tokens``; ``no_answer_phrases`` are the prompts' own "the sources do not
-    answer" sentences, recognised first."""
+    answer" sentences, recognised first. ``instructions`` is the system prompt: a reply that
+    reads back its lines (the prompt's worked example) is cut where it starts doing so."""
     flags: list[str] = []
     text = _strip_template(raw, flags)
+    text = _cut_echo(text, instructions, flags)
     ran_on = TEMPLATE in flags and text.strip() != raw.strip()  # a turn of its own, cut
     text = _strip_preamble(text, flags)
     text, cited, invalid = _normalize_citations(text, sources, flags)
@@ -168,7 +171,7 @@ def clean_reply(
     if finish_reason == "length" and text.strip() and not ran_on:
         text = _last_sentence(text)
         flags.append(TRUNCATED)
-    text = text.strip()
+    text = _DOUBLE_STOP.sub(r"\2\1", text).strip()  # "している。 [1]。" -> "している[1]。"
     if not text:
         flags.append(EMPTY)
     elif not _NOT_TEXT.sub("", _CANONICAL.sub("", text)):
@@ -196,6 +199,21 @@ def _strip_template(text: str, flags: list[str]) -> str:
     text = _ROLE_LABEL.sub("", text, count=1)
     if text.strip() != original.strip():
         flags.append(TEMPLATE)
+    return text
+
+
+def _cut_echo(text: str, instructions: str, flags: list[str]) -> str:
+    """``text`` up to the first line it copies from ``instructions`` (lines of 6 characters
+    or more): small models go on with the prompt's worked example."""
+    lines = {line.strip() for line in instructions.splitlines() if len(line.strip()) >= 6}
+    if not lines:
+        return text
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip() in lines:
+            flags.append(TEMPLATE)
+            return text[:offset]
+        offset += len(line)
     return text
 
 
@@ -399,10 +417,9 @@ _STOPWORDS_EN = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 _NOT_TEXT = re.compile(r"[\s\W_]+")
-MIN_NEW_BIGRAMS = 2  # Japanese: a reply adding fewer character pairs to the question says nothing
-ATTRIBUTE_SHARE = 0.6  # an uncited reply whose content is this much in one source cites it
-UNSUPPORTED_SHARE = 0.3  # cited sources holding less of the content than this are wrong...
-CORRECT_SHARE = 0.6  # ...when another source holds at least this much
+MIN_NEW_BIGRAMS = 2  # Japanese: a sentence adding fewer pairs is not checked against sources
+UNSUPPORTED_SHARE = 0.3  # a cited source holding less of a sentence than this is dropped...
+SUPPORTED_SHARE = 0.6  # ...when another source it cites holds at least this much
 
 
 def content_units(text: str) -> set[str]:
@@ -416,6 +433,19 @@ def content_units(text: str) -> set[str]:
     return {w for w in _WORD.findall(body) if w not in _STOPWORDS_EN}
 
 
+def says_something(text: str, question: str) -> bool:
+    """Whether ``text`` holds anything the question does not: a kanji, katakana, letter or
+    digit that is not in the question (Japanese; hiragana are endings and particles), or
+    a word that is not (English, function words aside). "社員食堂の営業時間は[3]。" says
+    nothing; "司祭" does."""
+    body = unicodedata.normalize("NFKC", _CANONICAL.sub("", text)).lower()
+    asked = unicodedata.normalize("NFKC", question).lower()
+    if _JAPANESE.search(body):
+        chars = set(_NOT_TEXT.sub("", body)) - set(asked)
+        return any(not "\u3040" <= c <= "\u309f" for c in chars)
+    return bool(content_units(body) - content_units(asked))
+
+
 def ground(reply: Reply, question: str, sources: Sequence[str]) -> Reply:
     """Check what ``reply`` says against the ``question`` and the ``sources`` given to the
     model (title and text, numbered from 1). "What it says" is its content that is not
@@ -423,32 +453,29 @@ def ground(reply: Reply, question: str, sources: Sequence[str]) -> Reply:
 
     - A reply that adds nothing to the question (only citation markers, or the question
       restated around a ``[1]``: "The CEO is [1].") is flagged :data:`NO_CONTENT`.
-    - A reply citing nothing whose content is mostly in one source gets that source at its
-      end: :data:`ATTRIBUTED`.
-    - In each sentence with citations: when a cited source holds most of what the sentence
-      says, the cited sources that hold almost none of it are dropped; when none of the
-      cited sources holds any of it and another source holds most, that one is cited
-      instead: :data:`CORRECTED`. Citation markers standing alone after a sentence
-      ("…円 [1]。 [2] [3]。") belong to that sentence.
+    - In each sentence with citations, when a cited source holds most of what the sentence
+      says, the cited sources that hold almost none of it are dropped: :data:`PRUNED`.
+      Citation markers standing alone after a sentence ("…円 [1]。 [2] [3]。") belong to
+      that sentence.
+
+    Measured on the tune half of JSQuAD and left out: citing the source that holds an
+    uncited answer's words (citation precision 0.55 of those answers, against 0.83 for
+    the model's own citations: a wrong answer's words come from a wrong passage), and
+    replacing a citation by the source that holds the words (precision 0.83 -> 0.72).
 
     A "don't know" reply and an empty one are left as they are.
     """
     if reply.no_answer or not reply.text or NO_CONTENT in reply.flags or EMPTY in reply.flags:
         return reply
     asked = content_units(question)
+    if not says_something(reply.text, question):
+        return _replace(reply, flags=(*reply.flags, NO_CONTENT))
     minimum = MIN_NEW_BIGRAMS if _JAPANESE.search(reply.text) else 1
     new = content_units(reply.text) - asked
-    if len(new) < minimum:
-        return _replace(reply, flags=(*reply.flags, NO_CONTENT))
-    in_sources = [content_units(source) for source in sources]
-    if not in_sources:
+    if not new:
         return reply
-    if not reply.cited:
-        shares = _shares(new, in_sources)
-        best = _best(shares)
-        if shares[best - 1] >= ATTRIBUTE_SHARE:
-            text = _cite_at_end(reply.text, [best])
-            return _replace(reply, text=text, cited=[best], flags=(*reply.flags, ATTRIBUTED))
+    in_sources = [content_units(source) for source in sources]
+    if not in_sources or not reply.cited:
         return reply
     claims = _claims(reply.text)
     changed = False
@@ -458,11 +485,8 @@ def ground(reply: Reply, question: str, sources: Sequence[str]) -> Reply:
         keep = numbers
         if numbers and len(units) >= minimum:
             shares = _shares(units, in_sources)
-            best = _best(shares)
             supported = [n for n in numbers if shares[n - 1] >= UNSUPPORTED_SHARE]
-            if not supported and shares[best - 1] >= CORRECT_SHARE:
-                keep = [best]
-            elif supported and max(shares[n - 1] for n in supported) >= CORRECT_SHARE:
+            if supported and max(shares[n - 1] for n in supported) >= SUPPORTED_SHARE:
                 keep = supported
         if keep != numbers:
             changed = True
@@ -474,16 +498,11 @@ def ground(reply: Reply, question: str, sources: Sequence[str]) -> Reply:
         return reply
     text = "".join(pieces).strip()
     cited = list(dict.fromkeys(int(n) for n in _CANONICAL.findall(text)))
-    return _replace(reply, text=text, cited=cited, flags=(*reply.flags, CORRECTED))
+    return _replace(reply, text=text, cited=cited, flags=(*reply.flags, PRUNED))
 
 
 def _shares(units: set[str], in_sources: Sequence[set[str]]) -> list[float]:
     return [len(units & found) / len(units) for found in in_sources]
-
-
-def _best(shares: Sequence[float]) -> int:
-    """The number (from 1) of the source with the largest share; the first on a tie."""
-    return max(range(len(shares)), key=lambda i: (shares[i], -i)) + 1
 
 
 def _claims(text: str) -> list[tuple[str, str, list[int]]]:

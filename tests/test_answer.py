@@ -372,10 +372,13 @@ def test_an_answer_without_citations_gets_a_notice(filled: KnowledgeBase) -> Non
     assert answer.notice == "注意: この回答には出典が示されていません。資料で確認してください。"
 
 
-def test_an_uncited_answer_found_in_one_source_cites_it(filled: KnowledgeBase) -> None:
+def test_an_uncited_answer_is_not_given_a_citation_by_word_overlap(
+    filled: KnowledgeBase,
+) -> None:
+    """Its words are in the expense rules, but kotae does not cite for the model: on real
+    replies that made citations less precise. The reader is told the answer cites nothing."""
     answer = answer_question(
         filled, "経費の申請期限は？", Access.public(), FakeGenerator(["翌月10日までです。"])
     )
-    assert answer.status == "ok" and answer.text == "翌月10日までです[1]。"
-    assert [c.title for c in answer.citations] == ["経費精算規程"]
-    assert "citations_attributed" in answer.flags and answer.notice is None
+    assert answer.status == "ok" and answer.text == "翌月10日までです。"
+    assert answer.citations == [] and answer.notice is not None

@@ -22,12 +22,11 @@ from hypothesis import strategies as st
 from kotae.answer import answer_question
 from kotae.kb import Access, KnowledgeBase, init_kb
 from kotae.replies import (
-    ATTRIBUTED,
-    CORRECTED,
     EMPTY,
     FALLBACK,
     INVALID_CITATIONS,
     NO_CONTENT,
+    PRUNED,
     TRUNCATED,
     WRONG_LANGUAGE,
     answer_language,
@@ -66,9 +65,13 @@ def cleaned(row: dict[str, Any]) -> Any:
 def test_the_fixtures_cover_every_case_the_issue_names() -> None:
     flags = {flag for row in RECORDED for flag in row["expect"]["flags"]}
     assert {INVALID_CITATIONS, WRONG_LANGUAGE, TRUNCATED, EMPTY, NO_CONTENT} <= flags
-    assert {ATTRIBUTED, CORRECTED, "citation_forms", "template_leftovers", "preamble"} <= flags
-    assert any(row["expect"]["no_answer"] for row in RECORDED)
-    assert {row["language"] for row in RECORDED if row["expect"]["no_answer"]} == {"ja", "en"}
+    assert {PRUNED, "template_leftovers", "preamble"} <= flags
+    # The 0.5B model said "don't know" only in English; asked 9 Japanese questions its
+    # sources do not answer, it always answered something (fixtures provoked-ja-*, old-08,
+    # old-10, oneshot-08, oneshot-10). Japanese refusals are covered by the phrase tests below.
+    assert {row["language"] for row in RECORDED if row["expect"]["no_answer"]} == {"en"}
+    unanswered_ja = [r for r in RECORDED if r["case"] == "unanswerable" and r["language"] == "ja"]
+    assert len(unanswered_ja) >= 9 and not any(r["expect"]["no_answer"] for r in unanswered_ja)
     assert all(row["origin"] and row["raw"] is not None for row in RECORDED)
 
 
@@ -123,7 +126,8 @@ def test_no_fabricated_citation_is_ever_shown_as_valid(
     and a number that points at none is reported, with a notice, never cited."""
     generator = FakeGenerator([row["raw"]], finish_reason=row["finish_reason"] or "stop")
     answer = answer_question(policies, row["question"], Access.public(), generator)
-    if not answer.sources:  # nothing matched: the model was not asked
+    if not answer.sources or "below_evidence_threshold" in answer.flags:
+        # nothing matched, or nothing covers the question: the model was not asked
         assert answer.status == "no_evidence" and generator.calls == []
         return
     shown = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}

@@ -42,14 +42,20 @@ Verdict = Literal["pass", "fail", "n/a"]
 MIN_PAIRS = 2
 
 
+# Rates of mistakes, in points like the scores, but better when lower.
+LOWER_IS_BETTER_SCORES = frozenset({"false_no_answer_rate"})
+
+
 def lower_is_better(metric: str) -> bool:
-    """Latencies (``*_ms``) and costs (``*cost*``) improve as they go down."""
-    return metric.endswith("_ms") or "cost" in metric
+    """Latencies (``*_ms``), costs (``*cost*``) and the mistake rates of
+    :data:`LOWER_IS_BETTER_SCORES` (saying "don't know" to an answerable question) improve
+    as they go down."""
+    return metric.endswith("_ms") or "cost" in metric or metric in LOWER_IS_BETTER_SCORES
 
 
 def relative_drop(metric: str) -> bool:
     """Whether ``max_drop`` is a fraction of the baseline (unbounded scales), not points."""
-    return lower_is_better(metric) or metric.endswith("_per_s")
+    return metric.endswith(("_ms", "_per_s")) or "cost" in metric
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ class QuestionResult:
     retrieved: list[str] = field(default_factory=list)  # document keys, best first
     cited: list[str] = field(default_factory=list)  # document keys the answer cites
     passages: list[str] = field(default_factory=list)  # the sources given to the answer, cut
+    sources: list[str] = field(default_factory=list)  # their document keys, [1] first
     metrics: dict[str, float | None] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  # metric -> why it has no value
     timings: dict[str, float] = field(default_factory=dict)  # ttft_ms, total_ms, tokens_per_s

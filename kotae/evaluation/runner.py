@@ -37,6 +37,7 @@ from kotae.evaluation.metering import meter_start, metered
 from kotae.evaluation.model import EvalItem, QuestionResult, RunSummary
 from kotae.index.catalog_evals import now
 from kotae.kb import Access, KnowledgeBase
+from kotae.replies import FALLBACK
 
 INDEX_SECTIONS = ("chunking", "embedder")
 # A configuration's backend sections replace the knowledge base's whole: a gpt-4o.toml
@@ -306,14 +307,17 @@ class _Evaluator:
             result.raw_answer = answer.raw_text
         result.flags = list(answer.flags)
         result.metrics.update(abstention_metrics(item, answer))
-        if answer.mode == "generate" and answer.status == "ok":
-            result.metrics.update(language_metrics(answer.text, language))
+        if answer.mode == "generate" and answer.status == "ok" and FALLBACK not in answer.flags:
+            result.metrics.update(language_metrics(answer.text, language))  # the model's text
         result.passages = [
             f"[{i}] {s.title}: {s.text[:PASSAGE_CHARS]}" for i, s in enumerate(answer.sources, 1)
         ]
         result.retrieved = [self._match(key, item.sources) for key in ranked]
         result.cited = [
             self._match(self._key(c.document_id), item.sources) for c in answer.citations
+        ]
+        result.sources = [
+            self._match(self._key(s.document_id), item.sources) for s in answer.sources
         ]
         relevant = set(item.sources)
         if relevant:
@@ -448,14 +452,15 @@ def abstention_metrics(item: EvalItem, answer: Answer) -> dict[str, float]:
     """Whether the answer said "the sources do not answer", where that is right and where
     it is wrong.
 
-    - ``no_answer_rate`` (unanswerable questions): 1 when it said so. An empty reply is
-      not a "don't know": it scores 0.
+    - ``no_answer_rate`` (unanswerable questions): 1 when it said so.
     - ``false_no_answer_rate`` (questions with a reference answer): 1 when it said so
       although the knowledge base holds the answer.
-    """
-    from kotae.replies import EMPTY
 
-    declined = answer.status == "no_evidence" and EMPTY not in answer.flags
+    What counts is the answer the reader gets: a model reply with no answer in it (empty,
+    only "[1]") is replaced by the evidence, or by "no evidence" below the threshold
+    (:func:`kotae.answer._fall_back_to_evidence`), and scored as that.
+    """
+    declined = answer.status == "no_evidence"
     if item.unanswerable:
         return {"no_answer_rate": float(declined)}
     if item.answers:

@@ -116,6 +116,11 @@ def test_cost_and_rates_use_relative_drops() -> None:
     assert lower_is_better("ttft_ms") and lower_is_better("cost_usd")
     assert not lower_is_better("tokens_per_s") and relative_drop("tokens_per_s")
     assert not relative_drop("char_f1") and not lower_is_better("char_f1")
+
+
+def test_saying_dont_know_to_answerable_questions_is_lower_is_better_in_points() -> None:
+    assert lower_is_better("false_no_answer_rate") and not relative_drop("false_no_answer_rate")
+    assert not lower_is_better("no_answer_rate") and not relative_drop("no_answer_rate")
     base = [scored(f"q{i}", {"cost": 2.0 + i % 3}, tokens_per_s=40.0 + i % 7) for i in range(60)]
     cand = [
         scored(
