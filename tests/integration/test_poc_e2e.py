@@ -57,7 +57,8 @@ def test_poc_with_tiny_models(
         f'backend = "openai"\nbase_url = "{llama_server}"\nmodel = "{MODEL_ALIAS}"\n'
         "context_window = 1024\n"
     )
-    env = {"KOTAE_ANSWER__MAX_TOKENS": "24"}
+    # the random models are asked whatever the evidence (no threshold): the pipeline is tested
+    env = {"KOTAE_ANSWER__MAX_TOKENS": "24", "KOTAE_ANSWER__EVIDENCE_THRESHOLD": "0"}
     # synth: the real model's replies hold no JSON question: all dropped, with the reason
     synth_kb = tmp_path / "synth-kb"
     shutil.copytree(poc_kb, synth_kb)
@@ -114,7 +115,12 @@ def test_poc_with_tiny_models(
         assert r["status"] == "done" and r["metrics"]["recall@5"]["mean"] == 1.0
         assert r["metrics"]["char_f1"]["n"] > 0 and r["metrics"]["total_ms"]["n"] == 14
     judged = runs[1]["metrics"]
-    assert judged["correctness"]["n"] == 0 and judged["correctness"]["failures"] == 14
+    # With the one-shot answer prompt, 3 of the 14 questions do not fit the 1024-token window
+    # of the tiny byte-level tokenizer: QuestionTooLongError, counted in `success`. Every
+    # question that was answered has a judge failure, never a score.
+    answered = round(judged["success"]["mean"] * judged["success"]["n"])
+    assert answered >= 11
+    assert judged["correctness"]["n"] == 0 and judged["correctness"]["failures"] == answered
     assert judged["correctness"]["mean"] is None  # never scored as 0 or 1
     assert runs[1]["cost_per_1000"] > 0 and runs[1]["currency"] == "JPY"
     # streamed in-process, the first token is timed (the server's stream of this random
