@@ -422,7 +422,7 @@ def answer_question(
                 message_ja=f"ナレッジベース {kb.path} に資料がありません。"
                 "`kotae ingest` で資料を登録してください。",
             )
-        if not sources:
+        if not sources or not covers_question(kb, query, sources):
             answer = Answer(
                 question,
                 query,
@@ -430,19 +430,9 @@ def answer_question(
                 language,
                 log.mode,  # type: ignore[arg-type]
                 "no_evidence",
+                sources=sources,  # the closest readable passages, none of them cited
                 generator=log.generator,
-            )
-        elif not covers_question(kb, query, sources):
-            answer = Answer(
-                question,
-                query,
-                templates(language)["no_evidence"],
-                language,
-                log.mode,  # type: ignore[arg-type]
-                "no_evidence",
-                sources=sources,
-                generator=log.generator,
-                flags=[BELOW_THRESHOLD],
+                flags=[BELOW_THRESHOLD] if sources else [],
             )
         elif generating:
             assert generator is not None
