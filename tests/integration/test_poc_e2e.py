@@ -115,11 +115,17 @@ def test_poc_with_tiny_models(
         assert r["status"] == "done" and r["metrics"]["recall@5"]["mean"] == 1.0
         assert r["metrics"]["char_f1"]["n"] > 0 and r["metrics"]["total_ms"]["n"] == 14
     judged = runs[1]["metrics"]
-    # With the one-shot answer prompt, 3 of the 14 questions do not fit the 1024-token window
-    # of the tiny byte-level tokenizer: QuestionTooLongError, counted in `success`. Every
-    # question that was answered has a judge failure, never a score.
+    # With the one-shot answer prompt, a few of the 14 prompts overflow the 1024-token window
+    # of the tiny byte-level tokenizer: kotae packs by its own estimate (no [generator]
+    # tokenizer is configured), and llama.cpp's server then ends the stream silently, which
+    # kotae reports as a BackendError naming that cause. 3 here, 4 on CI's CPU (the
+    # tokenizer is trained in the test). Every question that was answered has a judge
+    # failure, never a score.
     answered = round(judged["success"]["mean"] * judged["success"]["n"])
-    assert answered >= 11
+    shown = kotae("eval", "show", runs[1]["id"], "--json", kb=poc_kb, env=env)
+    errors = [r["error"] for r in json.loads(shown.stdout)["results"] if r.get("error")]
+    assert all(e.startswith("BackendError") and "stopped streaming" in e for e in errors), errors
+    assert 1 <= len(errors) <= 5 and answered == 14 - len(errors), errors
     assert judged["correctness"]["n"] == 0 and judged["correctness"]["failures"] == answered
     assert judged["correctness"]["mean"] is None  # never scored as 0 or 1
     assert runs[1]["cost_per_1000"] > 0 and runs[1]["currency"] == "JPY"
