@@ -361,6 +361,7 @@ class AskOptions:
     history: Sequence[Turn] = ()
     session: str | None = None
     on_token: Callable[[str], None] | None = None  # set = stream the generation
+    on_sources: Callable[[list[SearchResult]], None] | None = None  # after retrieval
     kind: Literal["ask", "chat", "eval"] = "ask"
 
 
@@ -416,6 +417,8 @@ def answer_question(
         if history:
             timings["rewrite_ms"] = rewrite_ms
         log.sources = sources
+        if options.on_sources is not None:
+            options.on_sources(sources)
         if not sources and kb.catalog.is_empty():
             raise EmptyKnowledgeBaseError(
                 f"the knowledge base {kb.path} is empty: add documents with `kotae ingest`",

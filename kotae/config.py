@@ -157,6 +157,22 @@ class LogSettings(BaseModel):
     keep_days: int | None = Field(default=None, ge=1)
 
 
+class ServerSettings(BaseModel):
+    """``kotae serve``: where it listens and the limits it enforces (safe defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)  # JSON requests
+    max_upload_bytes: int = Field(default=50 * 1_048_576, ge=1024)  # one upload request
+    rate_limit_per_minute: int = Field(default=600, ge=0)  # per API key; 0 = no limit
+    backend_timeout_s: float = Field(default=120.0, gt=0, le=3600)  # generator and embedder
+    cors_origins: list[str] = Field(default_factory=list)  # none = CORS off
+    max_k: int = Field(default=50, ge=1, le=1000)  # most results one search may ask for
+    shutdown_timeout_s: float = Field(default=30.0, ge=0, le=3600)  # in-flight requests
+
+
 class BackendSettings(BaseModel):
     """A model backend chosen by name; other keys are the backend's own options."""
 
@@ -183,6 +199,7 @@ class Settings(BaseSettings):
     use_case: UseCaseSettings = Field(default_factory=UseCaseSettings)
     query_log: bool = True  # log every ask and search in the knowledge base
     log: LogSettings = Field(default_factory=LogSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -43,6 +43,11 @@ class DenseIndex:
             self._embedder = create_embedder(settings.backend, settings.options())
         return self._embedder
 
+    def reload(self) -> None:
+        """Read the vector index from disk again on the next search (the embedder stays)."""
+        self._index = None
+        self.generation = -1
+
     def _load(self) -> VectorIndex:
         if self._index is not None:
             return self._index

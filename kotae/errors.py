@@ -19,6 +19,8 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     ├── QueryError             an empty or invalid query, unknown user
     │   └── QuestionTooLongError  the question does not fit the model's context window
     ├── AccessError            an invalid group name or access rule
+    │   ├── AuthenticationError  no API key, or an unknown, expired or revoked one (HTTP 401)
+    │   └── PermissionDeniedError  the caller's role or groups do not allow it (HTTP 403)
     ├── BackendError           an embedder / reranker / generator failed (exit code 3)
     │   ├── BackendUnavailableError  the server cannot be reached or keeps failing
     │   ├── BackendTimeoutError      no answer within the read timeout
@@ -103,6 +105,14 @@ class QuestionTooLongError(QueryError):
 
 class AccessError(KotaeError):
     """A group name is malformed or reserved, or an access rule does not exist."""
+
+
+class AuthenticationError(AccessError):
+    """No credentials, or an API key that is unknown, expired or revoked (HTTP 401)."""
+
+
+class PermissionDeniedError(AccessError):
+    """The caller is known, but their role or groups do not allow the action (HTTP 403)."""
 
 
 class BackendError(KotaeError):

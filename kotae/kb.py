@@ -121,9 +121,11 @@ class KnowledgeBase:
         self.close()
 
     @contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """One writer at a time per knowledge base (an advisory file lock)."""
-        with self._try_write_lock() as locked:
+    def write_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One writer at a time per knowledge base (an advisory file lock); ``wait``: how
+        many seconds to wait for another writer to finish before giving up."""
+        deadline = time.monotonic() + wait
+        with self._try_write_lock(deadline) as locked:
             if not locked:
                 raise KnowledgeBaseError(
                     f"another kotae process is writing to {self.path}; try again when it ends",
@@ -133,7 +135,7 @@ class KnowledgeBase:
             yield
 
     @contextmanager
-    def _try_write_lock(self) -> Iterator[bool]:
+    def _try_write_lock(self, deadline: float = 0.0) -> Iterator[bool]:
         if self._lock_depth:  # already held by this object (re-entrant)
             self._lock_depth += 1
             try:
@@ -143,11 +145,15 @@ class KnowledgeBase:
             return
         handle: IO[str] = open(self.path / "write.lock", "a")  # noqa: SIM115
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
             self._lock_depth = 1
             try:
                 yield True
@@ -227,6 +233,29 @@ class KnowledgeBase:
         self.catalog.prune_changes(target)
         if self.dense_enabled:
             self.dense.sync(target)
+
+    def refresh(self) -> None:
+        """Follow what another connection or process wrote (a server's reader): reload the
+        lexical index when its ``index.json`` moved to another generation, and reload the
+        vectors when the catalog did. A reader never writes an index."""
+        meta = LexicalIndex.read_meta(self.lexical_dir)
+        lexical = self._lexical
+        if (
+            lexical is not None
+            and meta is not None
+            and meta.get("generation") != lexical.generation
+        ):
+            lexical.index.reload()
+            lexical.generation = int(meta["generation"])
+        if self._dense is not None and self._dense.generation >= 0:
+            from kotae.index.vectors import read_vector_index_info
+
+            try:
+                saved = read_vector_index_info(self._dense.path).meta.get("generation")
+            except KnowledgeBaseError:
+                saved = None
+            if saved is not None and saved != self._dense.generation:
+                self._dense.reload()
 
     def rebuild_lexical(self) -> None:
         """Rebuild the lexical index from the catalog (the caller holds the write lock)."""

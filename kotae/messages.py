@@ -186,6 +186,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "use either --stream or --json",
         "--stream と --json はどちらか 1 つだけ指定してください",
     ),
+    "user_set": ("user {name} ({role}): {groups}", "ユーザー {name}（{role}）: {groups}"),
+    "no_groups": ("(no groups)", "（グループなし）"),
+    "no_users": (
+        "no users: add one with `kotae users add NAME`",
+        "ユーザーはいません。`kotae users add 名前` で追加してください",
+    ),
+    "removed_user_keys": (
+        "removed user {name} and their {n} API key(s)",
+        "ユーザー {name} とその API キー {n} 件を削除しました",
+    ),
+    "unknown_user": (
+        "unknown user {name!r}: add it with `kotae users add {name}`",
+        "ユーザー {name!r} は登録されていません。`kotae users add {name}` で追加してください",
+    ),
+    "key_created": (
+        "created API key {id} ({prefix}) for {user}, expires: {expires}. The key above is "
+        "shown this once and will not be shown again: keep it now",
+        "{user} の API キー {id}（{prefix}）を作成しました。有効期限: {expires}。上のキーは今回"
+        "一度だけ表示され、二度と表示されません。今すぐ保管してください",
+    ),
+    "never": ("never", "なし"),
+    "no_keys": (
+        "no API keys: create one with `kotae keys create USER`",
+        "API キーはありません。`kotae keys create ユーザー` で作成してください",
+    ),
+    "no_key": (
+        "no API key {ref!r}: list them with `kotae keys list`",
+        "API キー {ref!r} はありません。`kotae keys list` で一覧できます",
+    ),
+    "key_revoked": (
+        "revoked API key {id} ({prefix}) of {user}",
+        "{user} の API キー {id}（{prefix}）を無効化しました",
+    ),
+    "key_already_revoked": (
+        "API key {id} ({prefix}) of {user} was already revoked at {when}",
+        "{user} の API キー {id}（{prefix}）は {when} に無効化済みです",
+    ),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.
@@ -231,6 +268,13 @@ HEADERS: dict[str, str] = {
     "usage": "トークン数",
     "timings": "所要時間",
     "cost per 1,000 questions": "1,000 問あたりのコスト",
+    "role": "ロール",
+    "valid keys": "有効なキー数",
+    "prefix": "接頭辞",
+    "state": "状態",
+    "expires": "有効期限",
+    "last used": "最終使用日時",
+    "revoked": "無効化日時",
 }
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from kotae.kb import Access
     from kotae.retrieval import SearchResult
 
-Kind = Literal["search", "ask", "chat", "eval"]
+Kind = Literal["search", "ask", "chat", "eval", "proxy"]  # proxy: a model passed through
 Status = Literal["ok", "no_evidence", "error"]
 
 REMOVED = "[removed]"

@@ -4,7 +4,8 @@ Each command line of a fenced ``bash``/``sh``/plain code block is one test (id `
 
 - **run**: it runs for real with the ``kotae`` CLI in a subprocess, in the prepared folder restored
   to its first state (a knowledge base ``kb`` with ``samples/docs`` ingested, ``confidential``
-  for the ``executives`` group, users sato/kimura/yamada, 43 log entries, and the folders and
+  for the ``executives`` group, users sato/kimura/yamada, aoki (admin) and eto (editor), 43 log
+  entries, and the folders and
   files the docs name; absolute paths mapped by ``PATH_MAP``), and must exit 0 (or the code a
   trailing ``# exits N`` comment documents) without a traceback;
 - **syntax**: a syntax summary (``PATH...``, ``[--json]``, ``ID|PATH``, ALL-CAPS words) or a line
@@ -12,6 +13,7 @@ Each command line of a fenced ``bash``/``sh``/plain code block is one test (id `
   command exists and every ``--option`` it names is an option of that command;
 - **skip** (by ``skip_reason``, after the same syntax check): lines that need a model server or
   model files (``NEEDS_MODEL``, ``KOTAE_GENERATOR__*`` variables, ``--config``, ``--vectors``),
+  ``kotae serve`` (it runs until stopped),
   benchmark sets of ``../shared`` without ``--limit``, and shell command substitution.
 
 Only lines whose command is ``kotae`` are collected: ``make``, ``pip``, ``export`` are not.
@@ -192,6 +194,8 @@ def skip_reason(cmd: DocCommand, path: list[str]) -> str | None:
     """Why a line is not run, by rule (None: run it)."""
     if any(MODEL_ENV.match(v) for v in cmd.env) or tuple(path[:2]) in NEEDS_MODEL:
         return "needs a model server"
+    if path[:1] == ["serve"]:
+        return "starts a server that runs until stopped (tests/server/ start it for real)"
     if "--vectors" in cmd.args or "--config" in cmd.args:
         return "needs model settings or model files (an embedder, a server)"
     shared = any(a.startswith("../shared/") for a in cmd.args)
@@ -235,6 +239,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["users", "add", "sato", "--groups", "executives"],
         ["users", "add", "kimura", "--groups", "executives"],
         ["users", "add", "yamada", "--groups", "sales"],
+        ["users", "add", "aoki", "--role", "admin"],  # docs/server*.md: keys of these two
+        ["users", "add", "eto", "--groups", "sales", "--role", "editor"],
         # guide §5 sets this rule on the line before `kotae acl remove ./docs/confidential`
         ["acl", "set", "docs/confidential", "--groups", "executives,auditors"],
         ["search", "出張の宿泊費の上限はいくら？"],
@@ -318,7 +324,10 @@ def test_the_docs_have_commands() -> None:
     files = {c.file for c in COMMANDS}
     assert {"README.md", "docs/guide.md", "docs/guide.ja.md", "docs/poc.md"} <= files
     assert len(COMMANDS) > 80
-    readme = [c.args for c in COMMANDS if c.file == "README.md" and c.line == 53]
+    line = next(
+        c.line for c in COMMANDS if c.file == "README.md" and c.args[:2] == ("docs", "list")
+    )
+    readme = [c.args for c in COMMANDS if c.file == "README.md" and c.line == line]
     assert readme == [("docs", "list", "--all", "--kb", "./kb"), ("status", "--kb", "./kb"),
                       ("log", "list", "--all", "--kb", "./kb")]  # fmt: skip
 

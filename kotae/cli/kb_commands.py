@@ -1,4 +1,4 @@
-"""Knowledge-base commands: init, ingest, search, status, reindex, docs ..., users ..."""
+"""Knowledge-base commands: init, ingest, search, status, reindex, docs ..."""
 
 from __future__ import annotations
 
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from kotae.ingest import IngestReport
 
 docs_app = typer.Typer(help="List, show and remove documents.", no_args_is_help=True)
-users_app = typer.Typer(
-    help="Users and the groups they belong to (for --as).", no_args_is_help=True
-)
 
 
 def register(app: typer.Typer) -> None:
@@ -469,36 +466,3 @@ def docs_remove(
             ids.extend(d.id for d in found)
         removed = base.remove_documents(ids, all_or_nothing=True)
     console.print(t("removed_documents", n=removed))
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name.")],
-    groups: Annotated[str, typer.Option("--groups", help="Comma-separated groups.")] = "",
-    kb: KbOption = None,
-) -> None:
-    """Add a user, or replace the groups of an existing one (names are case-insensitive)."""
-    with open_kb(kb) as base:
-        group_list = base.set_user(name, [groups] if groups.strip() else [])
-    console.print(f"user {escape(name)}: {escape(', '.join(group_list) or '(no groups)')}")
-
-
-@users_app.command("list")
-def users_list(json_out: JsonOption = False, kb: KbOption = None) -> None:
-    """List users and their groups."""
-    with open_kb(kb) as base:
-        users = base.catalog.users()
-    if json_out:
-        print_json([{"name": n, "groups": list(g)} for n, g in users])
-        return
-    for name, groups in users:
-        console.print(f"{escape(name)}\t{escape(', '.join(groups))}")
-
-
-@users_app.command("remove")
-def users_remove(name: Annotated[str, typer.Argument()], kb: KbOption = None) -> None:
-    """Remove a user."""
-    with open_kb(kb) as base:
-        if not base.catalog.remove_user(name):
-            fail(t("no_user", name=name))
-    console.print(t("removed_user", name=escape(name)))

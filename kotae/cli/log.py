@@ -114,8 +114,9 @@ def list_(
     Example: kotae log list --kind ask --status error --since 7d --all
     """
     after = None if since is None else parse_since(since)
-    if kind not in (None, "search", "ask", "chat", "eval"):
-        fail(t("log_bad_choice", option="--kind", value=kind, choices="search, ask, chat, eval"))
+    if kind not in (None, "search", "ask", "chat", "eval", "proxy"):
+        choices = "search, ask, chat, eval, proxy"
+        fail(t("log_bad_choice", option="--kind", value=kind, choices=choices))
     if status not in (None, "ok", "no_evidence", "error"):
         fail(t("log_bad_choice", option="--status", value=status, choices="ok, no_evidence, error"))
     with open_kb(kb) as base:

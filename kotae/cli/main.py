@@ -12,7 +12,19 @@ from typing import Annotated
 
 import typer
 
-from kotae.cli import acl, ask, bench, eval_runs, eval_sets, kb_commands, log, models
+from kotae.cli import (
+    acl,
+    ask,
+    bench,
+    eval_runs,
+    eval_sets,
+    kb_commands,
+    keys,
+    log,
+    models,
+    serve,
+    users,
+)
 from kotae.cli.common import KB_HELP, VersionOption, console, fail
 from kotae.cli.help_words import use_words
 from kotae.errors import KotaeError, localized
@@ -50,7 +62,9 @@ def root(
 kb_commands.register(app)
 ask.register(app)
 app.add_typer(kb_commands.docs_app, name="docs")
-app.add_typer(kb_commands.users_app, name="users")
+users.register(app)
+keys.register(app)
+serve.register(app)
 app.add_typer(acl.groups_app, name="groups")
 app.add_typer(acl.acl_app, name="acl")
 app.add_typer(bench.bench_app, name="bench")

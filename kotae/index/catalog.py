@@ -25,6 +25,7 @@ from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
 from kotae.index.catalog_evals import EvalTables
 from kotae.index.catalog_log import LogTables
+from kotae.index.catalog_service import ServiceTables
 from kotae.index.catalog_vectors import VectorTables
 
 
@@ -216,6 +217,43 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE query_log ADD COLUMN access TEXT
         """,
     ),
+    (
+        "0006_service",
+        """
+        ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'reader'
+            CHECK (role IN ('admin', 'editor', 'reader'));
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            prefix TEXT NOT NULL UNIQUE,
+            hash TEXT NOT NULL,
+            user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_used_at TEXT
+        );
+        CREATE INDEX api_keys_by_user ON api_keys(user);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            log_id INTEGER NOT NULL,
+            user TEXT,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            comment TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX feedback_by_log ON feedback(log_id);
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            user TEXT,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 
@@ -320,7 +358,7 @@ def migrate(con: sqlite3.Connection) -> list[str]:
     return applied
 
 
-class Catalog(VectorTables, EvalTables, LogTables):
+class Catalog(VectorTables, EvalTables, LogTables, ServiceTables):
     """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
 
     def __init__(self, path: Path) -> None:
@@ -583,7 +621,9 @@ class Catalog(VectorTables, EvalTables, LogTables):
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
-            con.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (name, _now()))
+            con.execute(
+                "INSERT OR IGNORE INTO users (name, created_at) VALUES (?, ?)", (name, _now())
+            )
             con.execute("DELETE FROM user_groups WHERE user=?", (name,))
             con.executemany(
                 "INSERT INTO user_groups VALUES (?, ?)", [(name, g) for g in sorted(set(groups))]

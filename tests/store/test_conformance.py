@@ -349,3 +349,80 @@ class TestAclRules:
         with pytest.raises(Exception):  # noqa: B017 - each store raises its own error type
             store.write_acl({"/d": ["hr"]}, [], {a: ["hr"], 999: ["hr"]})  # no document 999
         assert (store.acl_rules(), store.generation(), store.document(a)) == before
+
+
+class TestService:
+    """Roles, API keys (only hashes), feedback and jobs: the service's tables."""
+
+    def test_roles_default_to_reader_and_survive_a_group_change(self, store: Store) -> None:
+        store.set_user("sato", ["exec"])
+        record = store.user_record("sato")
+        assert record is not None and record["role"] == "reader" and record["groups"] == ("exec",)
+        assert store.set_role("sato", "editor") and not store.set_role("nobody", "admin")
+        store.set_user("sato", ["hr"])
+        assert [(r["name"], r["role"], r["groups"]) for r in store.user_records()] == [
+            ("sato", "editor", ("hr",))
+        ]
+
+    def test_keys_are_found_by_prefix_revoked_once_and_removed_with_their_user(
+        self, store: Store
+    ) -> None:
+        store.set_user("aoki", [])
+        store.set_role("aoki", "admin")
+        row = {"prefix": "0123456789ab", "hash": "h" * 64, "user": "aoki", "name": "ops"}
+        key_id = store.insert_api_key({**row, "created_at": "2026-12-01T00:00:00+00:00"})
+        found = store.api_key("0123456789ab")
+        assert found is not None and found["id"] == key_id and found["hash"] == "h" * 64
+        assert store.api_key_by_id(key_id) == found and store.api_keys("aoki") == [found]
+        assert store.admin_keys("2026-12-02T00:00:00+00:00") == 1
+        store.touch_api_key(key_id, "2026-12-02T00:00:00+00:00")
+        assert store.revoke_api_key(key_id, "2026-12-03T00:00:00+00:00")
+        assert store.revoke_api_key(key_id, "2026-12-04T00:00:00+00:00")  # the first time stays
+        after = store.api_key_by_id(key_id)
+        assert after is not None and after["revoked_at"] == "2026-12-03T00:00:00+00:00"
+        assert after["last_used_at"] == "2026-12-02T00:00:00+00:00"
+        assert store.admin_keys("2026-12-05T00:00:00+00:00") == 0
+        assert store.remove_user("aoki") and store.api_keys() == []
+
+    def test_an_expired_admin_key_does_not_count(self, store: Store) -> None:
+        store.set_user("aoki", [])
+        store.set_role("aoki", "admin")
+        store.insert_api_key(
+            {
+                "prefix": "aaaaaaaaaaaa",
+                "hash": "h" * 64,
+                "user": "aoki",
+                "created_at": "2026-12-01T00:00:00+00:00",
+                "expires_at": "2026-12-02T00:00:00+00:00",
+            }
+        )
+        assert store.admin_keys("2026-12-01T12:00:00+00:00") == 1
+        assert store.admin_keys("2026-12-02T00:00:00+00:00") == 0
+
+    def test_feedback_and_jobs(self, store: Store) -> None:
+        first = store.feedback_insert(
+            {"log_id": 7, "user": "sato", "rating": -1, "comment": "古い", "created_at": "t1"}
+        )
+        store.feedback_insert(
+            {"log_id": 8, "user": "sato", "rating": 1, "comment": "", "created_at": "t2"}
+        )
+        assert [r["id"] for r in store.feedback_rows(7)] == [first]
+        assert [r["log_id"] for r in store.feedback_rows()] == [8, 7]
+        detail = {"files": [{"name": "規程.md", "status": "queued"}]}
+        store.job_insert(
+            {
+                "id": "j1",
+                "kind": "ingest",
+                "user": "sato",
+                "status": "queued",
+                "detail": detail,
+                "created_at": "t1",
+            }
+        )
+        store.job_update("j1", "running", {**detail, "done": 0}, "t2")
+        job = store.job_row("j1")
+        assert job is not None and job["status"] == "running" and job["detail"]["done"] == 0
+        assert store.interrupt_jobs("t3") == 1 and store.interrupt_jobs("t4") == 0
+        final = store.job_row("j1")
+        assert final is not None and final["status"] == "interrupted"
+        assert store.job_row("nope") is None

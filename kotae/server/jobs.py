@@ -1,0 +1,157 @@
+"""The server's one writer: ingestion jobs and deletions, in one thread, in order.
+
+An upload is saved under ``KB_DIR/uploads/<job id>/`` and becomes a job (``queued`` →
+``running`` → ``done`` / ``failed`` / ``cancelled``; a server stopped mid-job leaves it
+``interrupted``), kept in the catalog's ``jobs`` table so that any worker process can
+report it. Each file of a job is ingested in its own transaction: when the server shuts
+down, the running job stops at the next document boundary and the files it did not reach
+are reported as ``cancelled``, never half-indexed. Deletions queue behind the running
+file, so they never fail with "another process is writing".
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kotae.config import Settings
+from kotae.kb import KnowledgeBase
+from kotae.security.auth import now_utc, stamp
+
+log = logging.getLogger("kotae.server")
+
+UPLOADS = "uploads"
+LOCK_WAIT_S = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    run: Callable[[KnowledgeBase], Any]
+    done: Future[Any]
+
+
+class Writer:
+    """One thread owning the server's only writing :class:`KnowledgeBase`."""
+
+    def __init__(self, kb_path: Path, settings: Settings) -> None:
+        self.kb_path = kb_path
+        self.settings = settings
+        self._queue: queue.Queue[_Task | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kotae-writer", daemon=True)
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        with KnowledgeBase(self.kb_path, self.settings, sync=False) as kb:
+            interrupted = kb.catalog.interrupt_jobs(stamp(now_utc()))
+        if interrupted:
+            log.warning("%d ingestion job(s) of an earlier run marked interrupted", interrupted)
+        self._thread.start()
+        self._started = True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the document being written, cancel the rest, and end the thread."""
+        self._stop.set()
+        self._queue.put(None)
+        if self._started:
+            self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self) -> None:
+        kb = KnowledgeBase(self.kb_path, self.settings, sync=False)
+        try:
+            while True:
+                task = self._queue.get()
+                if task is None:
+                    break
+                if not task.done.set_running_or_notify_cancel():
+                    continue
+                try:
+                    # another process (a second worker, `kotae ingest`) may be writing: wait
+                    with kb.write_lock(wait=LOCK_WAIT_S):
+                        kb.refresh()
+                        kb.sync_indexes()
+                        task.done.set_result(task.run(kb))
+                except BaseException as exc:
+                    task.done.set_exception(exc)
+            while not self._queue.empty():  # what was queued behind the stop
+                task = self._queue.get_nowait()
+                if task is not None:
+                    task.done.cancel()
+        finally:
+            kb.close()
+
+    def submit(self, run: Callable[[KnowledgeBase], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        if self.stopping:
+            future.cancel()
+            return future
+        self._queue.put(_Task(run, future))
+        return future
+
+    # -- jobs --------------------------------------------------------------------------
+    def create_job(
+        self, kb: KnowledgeBase, user: str, files: Sequence[Path], groups: Sequence[str]
+    ) -> str:
+        """Record a queued ingestion job of ``files`` (already saved) and queue it."""
+        job_id = files[0].parent.name if files else uuid.uuid4().hex
+        detail = {
+            "groups": list(groups),
+            "files": [{"name": f.name, "status": "queued"} for f in files],
+            "total": len(files),
+            "done": 0,
+        }
+        kb.catalog.job_insert(
+            {
+                "id": job_id,
+                "kind": "ingest",
+                "user": user,
+                "status": "queued",
+                "detail": detail,
+                "created_at": stamp(now_utc()),
+            }
+        )
+        self.submit(lambda writer_kb: self._ingest(writer_kb, job_id, list(files), detail))
+        return job_id
+
+    def _ingest(
+        self, kb: KnowledgeBase, job_id: str, files: list[Path], detail: dict[str, Any]
+    ) -> None:
+        def save(status: str) -> None:
+            kb.catalog.job_update(job_id, status, detail, stamp(now_utc()))
+
+        save("running")
+        failed = False
+        for entry, path in zip(detail["files"], files, strict=True):
+            if self.stopping:
+                entry["status"] = "cancelled"
+                continue
+            try:
+                report = kb.ingest([path], groups=detail["groups"])
+            except Exception as exc:
+                entry.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+                failed = True
+            else:
+                data = report.to_dict()
+                entry["status"] = "done" if report.ok else "failed"
+                entry["documents"] = data.get("added", 0) + data.get("updated", 0)
+                if not report.ok:
+                    failed = True
+                    entry["error"] = "; ".join(
+                        f"{f['reason']}: {f['message']}" for f in data["failed"]
+                    )
+            detail["done"] += 1
+            save("running")
+        cancelled = any(e["status"] == "cancelled" for e in detail["files"])
+        save("cancelled" if cancelled else "failed" if failed else "done")
