@@ -3,7 +3,8 @@
 Usage: .venv/bin/python benchmarks/render.py [--results DIR] [--doc docs/benchmarks.md]
 
 Only the text between the markers ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` for NAME in
-retrieval, scale and ingest is replaced; the prose around them is left as written.
+retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model and server-load is replaced; the
+prose around them is left as written.
 """
 
 from __future__ import annotations
@@ -504,6 +505,121 @@ def render_real_model(results_dir: Path) -> list[str]:
     return lines
 
 
+SERVER_SEARCH_TARGET = {"min_rps": 300.0, "max_p99_ms": 100.0}
+SERVER_CHAT_TARGET_MS = 5.0
+
+
+def _cpu_share(entry: JsonDict, who: str) -> str:
+    """CPU seconds of ``who`` over the measured seconds, in % of one core."""
+    used = number((entry.get("cpu_s") or {}).get(who))
+    seconds = number(entry.get("measured_s"))
+    return "—" if used is None or not seconds else f"{100 * used / seconds:.0f}%"
+
+
+def _mark(value: Any) -> str:
+    return "✅" if value is True else "❌" if value is False else "—"
+
+
+def render_server_load(results_dir: Path) -> list[str]:
+    """HTTP load on `kotae serve` with wrk (benchmarks/server_load.py)."""
+    data = read_json(results_dir / "server-load.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/server_load.py`._"]
+    rows = [e for e in data.get("scenarios", []) if isinstance(e, dict)]
+    lines = []
+    if data.get("trial"):
+        lines += [
+            f"**Trial run** ({data['conditions']['duration_s']:g} s per measurement): "
+            "figures for checking the script, not for acceptance.",
+            "",
+        ]
+    lines += [
+        "**Search**, `GET /api/search?q=…&k=10`, the JaQuAD questions in rotation:",
+        "",
+        "| workers | connections | during upload | requests/s | p50 ms | p90 ms | p99 ms "
+        "| non-2xx | docs indexed meanwhile | server CPU | wrk CPU | passes |",
+        "| ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for e in rows:
+        if e.get("target") != "search":
+            continue
+        if e.get("status") != "ok":
+            upload = "yes" if e.get("ingest") else ""
+            lines.append(
+                f"| {e.get('workers')} | {e.get('connections')} | {upload} "
+                f"| {e.get('status')}: {e.get('reason', '')} | | | | | | | | ❌ |"
+            )
+            continue
+        lat = e["latency_ms"]
+        ingestion = e.get("ingestion") or {}
+        indexed = ingestion.get("documents_indexed_during_measurement")
+        sockets = sum(int(v) for v in (e.get("socket_errors") or {}).values())
+        errors = f"{e['non_2xx']:,}" + (f" (+{sockets} socket)" if sockets else "")
+        lines.append(
+            f"| {e['workers']} | {e['connections']} | {'yes' if e.get('ingest') else ''} "
+            f"| {fmt(number(e['rps']), 0)} | {fmt(number(lat['p50']), 1)} "
+            f"| {fmt(number(lat['p90']), 1)} | {fmt(number(lat['p99']), 1)} | {errors} "
+            f"| {indexed if indexed is not None else ''} "
+            f"| {_cpu_share(e, 'server')} | {_cpu_share(e, 'wrk')} "
+            f"| {_mark(e.get('passes')) if e.get('judged', True) else 'n/a'} |"
+        )
+    lines += [
+        "",
+        "**Chat pass-through**, `POST /v1/chat/completions` to the configured model, against "
+        "the same request sent straight to the fake backend, in the same run:",
+        "",
+        "| workers | connections | during upload | backend direct req/s | direct p50 ms "
+        "| direct p99 ms | through kotae req/s | kotae p50 ms | kotae p99 ms | added p50 ms "
+        "| added p99 ms | non-2xx | passes |",
+        "| ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| :---: |",
+    ]
+    for p in data.get("chat_overhead", []):
+        direct, kotae, added = p["direct"], p["kotae"], p["added"]
+        verdict_cell = _mark(p.get("passes")) if p.get("judged") else "n/a"
+        lines.append(
+            f"| {p['workers']} | {p['connections']} | {'yes' if p.get('ingest') else ''} "
+            f"| {fmt(number(direct['rps']), 0)} | {fmt(number(direct['p50']), 2)} "
+            f"| {fmt(number(direct['p99']), 2)} | {fmt(number(kotae['rps']), 0)} "
+            f"| {fmt(number(kotae['p50']), 2)} | {fmt(number(kotae['p99']), 2)} "
+            f"| **{fmt(number(added['p50_ms']), 2)}** | {fmt(number(added['p99_ms']), 2)} "
+            f"| {p['kotae_non_2xx']:,} | {verdict_cell} |"
+        )
+    failed = [e for e in rows if e.get("target") != "search" and e.get("status") != "ok"]
+    if failed:
+        lines += ["", f"{len(failed)} chat measurement(s) failed: {failed[0].get('reason')}."]
+    acceptance = data.get("acceptance") or {}
+    search, chat = acceptance.get("search") or {}, acceptance.get("chat") or {}
+    conditions = data.get("conditions") or {}
+    versions = data.get("versions") or {}
+    loads = [x for e in rows if (x := number(e.get("loadavg_1min_at_start"))) is not None]
+    load_range = f"{min(loads):.1f}–{max(loads):.1f}" if loads else "?"
+    wrk = str(versions.get("wrk") or "wrk").split(" [", 1)[0]
+    lines += [
+        "",
+        f"Targets: search ≥ {SERVER_SEARCH_TARGET['min_rps']:g} requests/s with p99 ≤ "
+        f"{SERVER_SEARCH_TARGET['max_p99_ms']:g} ms and no error, judged at "
+        f"{search.get('judged_connections')} connections (with N connections always busy, "
+        "the mean latency is N ÷ requests/s: more connections measure the queue at "
+        "saturation, shown for reference): "
+        f"{search.get('rows_passing', 0)} of {search.get('rows', 0)} rows "
+        f"{_mark(search.get('passes'))}. Chat: kotae adds ≤ {SERVER_CHAT_TARGET_MS:g} ms at "
+        f"p50, judged at {chat.get('judged_connections')} connection(s): "
+        f"{chat.get('rows_passing', 0)} of {chat.get('rows', 0)} rows {_mark(chat.get('passes'))}.",
+        "",
+        f"{conditions.get('duration_s', 0):g} s per measurement after "
+        f"{conditions.get('warmup_s_per_route', 0):g} s of warm-up per route (1-minute load "
+        f"average at the start of the measurements: {load_range}, the run's own load included); "
+        f"{conditions.get('load_generator', '')}. {wrk}, uvicorn "
+        f"{versions.get('uvicorn')}, FastAPI {versions.get('fastapi')}. CPU columns: CPU time "
+        "over the measured time, in % of one core (the machine has "
+        f"{(data.get('machine') or {}).get('cpu_cores', '?')}).",
+        "",
+        measured_on([data]),
+    ]
+    return lines
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -527,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         "ask-overhead": render_ask_overhead,
         "eval-run": render_eval_run,
         "real-model": render_real_model,
+        "server-load": render_server_load,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

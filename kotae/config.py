@@ -171,6 +171,8 @@ class ServerSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # none = CORS off
     max_k: int = Field(default=50, ge=1, le=1000)  # most results one search may ask for
     shutdown_timeout_s: float = Field(default=30.0, ge=0, le=3600)  # in-flight requests
+    # threads for requests that read (search, documents); more only queue on Python's GIL
+    request_threads: int = Field(default=4, ge=1, le=64)
 
 
 class BackendSettings(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
@@ -55,7 +56,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None,
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_timeout_s)),
         log_level="info",
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",

@@ -87,7 +87,7 @@ def _backends(state: ServerState) -> None:
 
         options = settings.generator.options()
         if settings.generator.backend == "openai":
-            options.setdefault("timeout", timeout)
+            options.setdefault("timeout_s", timeout)
         state.generator = create_generator(settings.generator.backend, options)
     if settings.embedder.backend:
         from kotae.backends.embedders import create_embedder
@@ -117,6 +117,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.server.request_threads
         _backends(state)
         if check:
             state.problems = startup_problems(state)
@@ -131,8 +135,10 @@ def create_app(
             yield
         finally:
             # uvicorn has let the in-flight requests finish; the running job stops at the
-            # next document boundary, and what it did not reach is reported cancelled
-            state.writer.stop(settings.server.shutdown_timeout_s)
+            # next document boundary, and what it did not reach is reported cancelled. No
+            # time limit: a writer abandoned mid-document may commit it and die before the
+            # job records it, and the job would then report a written file as not done
+            state.writer.stop()
             app.state.answer_pool.shutdown(wait=True, cancel_futures=True)
             state.close()
 

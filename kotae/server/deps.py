@@ -11,6 +11,8 @@ from kotae.security.auth import Identity, authenticate
 from kotae.server.errors import ApiError
 from kotae.server.state import ServerState
 
+MAX_ID = 2**53 - 1  # the largest id a request may name: every JSON reader keeps it exact
+
 _bearer = HTTPBearer(auto_error=False, description="An API key from `kotae keys create USER`")
 
 

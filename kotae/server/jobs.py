@@ -128,30 +128,45 @@ class Writer:
     def _ingest(
         self, kb: KnowledgeBase, job_id: str, files: list[Path], detail: dict[str, Any]
     ) -> None:
+        """Ingest the job's folder in one run (one access rule, one index commit; the
+        catalog is written in batches of whole documents). A stop raises out of the run
+        after the file being read: what is in the catalog stays, the rest is dropped, and
+        each file's status is read back from the catalog."""
+
         def save(status: str) -> None:
             kb.catalog.job_update(job_id, status, detail, stamp(now_utc()))
 
-        save("running")
-        failed = False
-        for entry, path in zip(detail["files"], files, strict=True):
-            if self.stopping:
-                entry["status"] = "cancelled"
-                continue
-            try:
-                report = kb.ingest([path], groups=detail["groups"])
-            except Exception as exc:
-                entry.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-                failed = True
-            else:
-                data = report.to_dict()
-                entry["status"] = "done" if report.ok else "failed"
-                entry["documents"] = data.get("added", 0) + data.get("updated", 0)
-                if not report.ok:
-                    failed = True
-                    entry["error"] = "; ".join(
-                        f"{f['reason']}: {f['message']}" for f in data["failed"]
-                    )
+        def progress(source: str, done_bytes: int) -> None:
             detail["done"] += 1
+            if self.stopping:
+                raise _Stopped
             save("running")
-        cancelled = any(e["status"] == "cancelled" for e in detail["files"])
-        save("cancelled" if cancelled else "failed" if failed else "done")
+
+        save("running")
+        folder = files[0].parent
+        stopped = False
+        failures: dict[str, str] = {}
+        try:
+            report = kb.ingest([folder], groups=detail["groups"], progress=progress)
+            failures = {f.source: f"{f.reason}: {f.message}" for f in report.failures}
+        except _Stopped:
+            stopped = True
+        except Exception as exc:
+            failures = {str(p.resolve()): f"{type(exc).__name__}: {exc}" for p in files}
+        for entry, path in zip(detail["files"], files, strict=True):
+            source = str(path.resolve())
+            if kb.catalog.document_by_source(source) is not None:
+                entry.update(status="done", documents=1)
+            elif source in failures:
+                entry.update(status="failed", error=failures[source].replace(str(folder), "."))
+            else:
+                entry["status"] = "cancelled" if stopped else "failed"
+        detail["done"] = sum(1 for e in detail["files"] if e["status"] == "done")
+        statuses = {e["status"] for e in detail["files"]}
+        save(
+            "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "done"
+        )
+
+
+class _Stopped(Exception):
+    """Raised from an ingestion's progress callback when the server stops."""

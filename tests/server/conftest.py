@@ -99,9 +99,7 @@ def start(path: Path, keys: dict[str, str], *, generator: bool = True) -> Iterat
 
 
 @pytest.fixture
-def service(
-    service_template: tuple[Path, dict[str, str]], tmp_path: Path
-) -> Iterator[Service]:
+def service(service_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[Service]:
     template, keys = service_template
     path = tmp_path / KB_NAME
     shutil.copytree(template, path)

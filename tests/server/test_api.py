@@ -220,3 +220,23 @@ def test_a_huge_body_is_refused_before_it_is_read(service: Service) -> None:
         headers={**service.auth("sato"), "Content-Type": "application/json"},
     )
     assert r.status_code == 413 and "max_body_bytes" in r.json()["error"]["message"]
+
+
+def test_deleting_an_upload_removes_its_file_and_rule(service: Service) -> None:
+    files = [("files", ("廃止予定.md", "# 廃止予定の規程\n\n旧端末の貸与は終了します。".encode()))]
+    r = service.client.post(
+        "/api/documents", files=files, data={"groups": "executives"}, headers=service.auth("eto")
+    )
+    wait_job(service, r.json()["job"], "eto")
+    docs = service.client.get("/api/documents", headers=service.auth("eto")).json()["documents"]
+    uploaded = next(d for d in docs if d["name"] == "廃止予定.md")
+    folder = service.path / "uploads" / r.json()["job"]
+    assert (folder / "廃止予定.md").is_file()
+    with service.kb() as kb:
+        assert str(folder.resolve()) in kb.catalog.acl_rules()  # one rule per upload
+    deleted = service.client.delete(f"/api/documents/{uploaded['id']}", headers=service.auth("eto"))
+    assert deleted.status_code == 200 and deleted.json()["deleted"]
+    assert not folder.exists()
+    with service.kb() as kb:
+        assert str(folder.resolve()) not in kb.catalog.acl_rules()
+    assert "廃止予定の規程" not in titles(service, "sato", "旧端末の貸与")

@@ -9,6 +9,8 @@ document: the same name uploaded twice gives two documents, until one is deleted
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import unicodedata
 import uuid
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -23,8 +26,9 @@ from kotae.acl import parse_groups
 from kotae.documents import load_document
 from kotae.errors import DocumentError, localized
 from kotae.index.catalog import DocumentRow
+from kotae.kb import KnowledgeBase
 from kotae.security.auth import Identity
-from kotae.server.deps import Caller, State
+from kotae.server.deps import MAX_ID, Caller, State
 from kotae.server.errors import ERROR_RESPONSES, ApiError, not_found
 from kotae.server.jobs import UPLOADS
 from kotae.server.state import ServerState
@@ -32,6 +36,7 @@ from kotae.server.state import ServerState
 router = APIRouter(prefix="/api", tags=["documents"])
 
 MAX_FILES = 100
+DocId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a document's id")]
 
 
 class DocumentOut(BaseModel):
@@ -103,7 +108,7 @@ def list_documents(caller: Caller, state: State) -> dict[str, Any]:
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERROR_RESPONSES)
-def show_document(doc_id: int, caller: Caller, state: State) -> dict[str, Any]:
+def show_document(doc_id: DocId, caller: Caller, state: State) -> dict[str, Any]:
     """One document, if the caller may read it (a hidden one is not found)."""
     with state.reading() as kb:
         doc = kb.document(doc_id, caller.access)
@@ -113,18 +118,42 @@ def show_document(doc_id: int, caller: Caller, state: State) -> dict[str, Any]:
 
 
 @router.delete("/documents/{doc_id}", response_model=Deleted, responses=ERROR_RESPONSES)
-def delete_document(doc_id: int, caller: Caller, state: State) -> dict[str, Any]:
+async def delete_document(doc_id: DocId, caller: Caller, state: State) -> dict[str, Any]:
     """Delete a document: admins any, editors those whose groups are all theirs."""
     caller.require("editor")
-    with state.reading() as kb:
-        doc = kb.document(doc_id, caller.access)
+    doc = await run_in_threadpool(_readable, state, doc_id, caller)
     if doc is None:
         raise not_found("document", "文書")
     if not caller.may_write(doc.groups):
         raise _not_your_groups(caller)
     writer = _writer(state)
-    removed = writer.submit(lambda w: w.remove_documents([doc_id])).result()
+    # awaited, not waited for in a request thread: a deletion queued behind a long job
+    # must not hold one of the few threads that searches need
+    removed = await asyncio.wrap_future(writer.submit(lambda w: remove_document(w, doc)))
     return {"id": doc_id, "deleted": bool(removed)}
+
+
+def _readable(state: ServerState, doc_id: int, caller: Identity) -> DocumentRow | None:
+    with state.reading() as kb:
+        return kb.document(doc_id, caller.access)
+
+
+def remove_document(kb: KnowledgeBase, doc: DocumentRow) -> int:
+    """Remove a document; an uploaded one also loses its file, and the last document of
+    an upload its folder and access rule, so nothing of it stays in the knowledge base's
+    folder."""
+    removed = kb.remove_documents([doc.id])
+    uploads = (kb.path / UPLOADS).resolve()
+    source = Path(doc.source)
+    if removed and source.is_relative_to(uploads):
+        source.unlink(missing_ok=True)
+        folder = source.parent
+        if folder.parent == uploads and not any(folder.iterdir()):
+            if str(folder) in kb.catalog.acl_rules():
+                kb.remove_acl([str(folder)])
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return removed
 
 
 def _not_your_groups(caller: Identity) -> ApiError:
@@ -198,9 +227,15 @@ async def upload(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    with state.reading() as kb:
-        writer.create_job(kb, caller.user.name, saved, wanted)
+    await run_in_threadpool(_create_job, state, writer, caller.user.name, saved, wanted)
     return {"job": job_id, "status": "queued", "status_url": f"/api/jobs/{job_id}"}
+
+
+def _create_job(
+    state: ServerState, writer: Any, user: str, files: list[Path], groups: tuple[str, ...]
+) -> None:
+    with state.reading() as kb:
+        writer.create_job(kb, user, files, groups)
 
 
 def _check_files(state: ServerState, paths: list[Path]) -> None:
