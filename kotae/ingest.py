@@ -95,6 +95,7 @@ class IngestReport:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     access: list[AccessChange] = field(default_factory=list)  # documents --acl moved
+    stopped: bool = False  # asked to stop before the end: the files not reached are left out
 
     @property
     def ok(self) -> bool:
@@ -259,8 +260,13 @@ def ingest_paths(
     include: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
     on_total: Callable[[int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Ingest files and folders. ``groups`` empty = public documents.
+
+    ``stop`` is asked before each file: when it says yes, the files not reached are left
+    out, what was read is written (whole documents), and ``sync`` removes nothing
+    (``report.stopped``).
 
     ``sync`` removes the documents under ``paths`` whose files are really gone (or now
     skipped): never one whose file (or folder) failed to read, so a bad input loses nothing.
@@ -283,15 +289,19 @@ def ingest_paths(
         if on_total is not None:
             on_total(sum(1 for found in listed if not found.problem))
         for found in listed:
+            if stop is not None and stop():
+                run.report.stopped = True
+                break
             if found.problem:
                 run.problem(found)
                 continue
             run.file(found.path)
             if progress is not None:
                 progress(str(found.path), run.report.bytes)
-        if sync:
+        removing = sync and not run.report.stopped
+        if removing:
             run.keep_empty_roots(paths, listed)
-        run.finish(run.gone(paths) if sync else [])
+        run.finish(run.gone(paths) if removing else [])
     return run.report
 
 

@@ -211,10 +211,13 @@ def test_groups_list_shows_members_rules_and_documents(kb: KnowledgeBase, tmp_pa
 
 
 def _as_before_rules(db: Path) -> None:
-    """Turn a catalog back into one made before 0004_acl_rules (and so before 0005), with
-    mixed-case names."""
+    """Turn a catalog back into one made before 0004_acl_rules (and so before 0005 and
+    0006), with mixed-case names."""
     con = sqlite3.connect(db)
     con.executescript(
+        "DROP TABLE api_keys; DROP TABLE feedback; DROP TABLE jobs;"
+        "ALTER TABLE users DROP COLUMN role;"
+        "DELETE FROM schema_migrations WHERE name = '0006_service';"
         "DROP TABLE acl_rule_groups; DROP TABLE acl_rules; DROP INDEX document_acl_by_group;"
         "ALTER TABLE query_log DROP COLUMN access;"
         "DELETE FROM schema_migrations WHERE name IN ('0004_acl_rules', '0005_query_log_access');"

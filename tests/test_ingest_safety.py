@@ -248,3 +248,22 @@ def test_a_long_document_is_embedded_in_batches(tmp_path: Path) -> None:
     assert sum(embedder.sizes) == report.chunks
     assert kb.catalog.counts()["vectors"] == report.chunks
     kb.close()
+
+
+def test_a_stop_keeps_what_was_read_and_leaves_the_rest_out(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    for n in range(5):
+        write(docs / f"規程{n}.md", f"# 規程{n}\n\n第{n}条 経費の申請は翌月{n + 1}日まで。")
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # after two files
+
+    with init_kb(tmp_path / "kb") as kb:
+        report = kb.ingest([docs], stop=stop, sync=True)
+        assert report.stopped and report.added == 2 and report.removed == 0
+        assert len(kb.catalog.documents()) == 2
+        assert kb.lexical.num_chunks() == len(list(kb.catalog.all_chunks()))
+        again = kb.ingest([docs], sync=True)  # the rest, and nothing removed before
+        assert not again.stopped and again.added == 3 and again.unchanged == 2

@@ -129,29 +129,28 @@ class Writer:
         self, kb: KnowledgeBase, job_id: str, files: list[Path], detail: dict[str, Any]
     ) -> None:
         """Ingest the job's folder in one run (one access rule, one index commit; the
-        catalog is written in batches of whole documents). A stop raises out of the run
-        after the file being read: what is in the catalog stays, the rest is dropped, and
-        each file's status is read back from the catalog."""
+        catalog is written in batches of whole documents). A stop ends the run before the
+        next file: what was read is written, and each file's status is read back from the
+        catalog."""
 
         def save(status: str) -> None:
             kb.catalog.job_update(job_id, status, detail, stamp(now_utc()))
 
         def progress(source: str, done_bytes: int) -> None:
             detail["done"] += 1
-            if self.stopping:
-                raise _Stopped
             save("running")
 
         save("running")
         folder = files[0].parent
-        stopped = False
         failures: dict[str, str] = {}
+        stopped = False
         try:
-            report = kb.ingest([folder], groups=detail["groups"], progress=progress)
+            report = kb.ingest(
+                [folder], groups=detail["groups"], progress=progress, stop=lambda: self.stopping
+            )
             failures = {f.source: f"{f.reason}: {f.message}" for f in report.failures}
-        except _Stopped:
-            stopped = True
-        except Exception as exc:
+            stopped = report.stopped
+        except Exception as exc:  # the job's report; nothing half-written
             failures = {str(p.resolve()): f"{type(exc).__name__}: {exc}" for p in files}
         for entry, path in zip(detail["files"], files, strict=True):
             source = str(path.resolve())
@@ -166,7 +165,3 @@ class Writer:
         save(
             "cancelled" if "cancelled" in statuses else "failed" if "failed" in statuses else "done"
         )
-
-
-class _Stopped(Exception):
-    """Raised from an ingestion's progress callback when the server stops."""
