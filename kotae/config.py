@@ -175,6 +175,35 @@ class ServerSettings(BaseModel):
     request_threads: int = Field(default=4, ge=1, le=64)
 
 
+class PlanningSettings(BaseModel):
+    """``kotae cost`` (kotae.planning.tco): when a shipped price counts as stale."""
+
+    model_config = ConfigDict(extra="forbid")
+    # a price whose source date is older than this (or that has no date) is flagged stale
+    max_price_age_days: int = Field(default=180, ge=1, le=3650)
+
+
+class OrganizationSettings(BaseModel):
+    """Who uses the models, for ``kotae models license`` (kotae.planning.licenses). ``None``
+    = not known: a license clause that depends on it is reported as needing review, never
+    passed."""
+
+    model_config = ConfigDict(extra="forbid")
+    # users of the products or services that use the models, affiliates included
+    monthly_active_users: int | None = Field(default=None, ge=0)
+    eu_presence: bool | None = None  # users or an establishment in the EU
+    # the company's principal place of business is in the EU (Llama 4's EU clause: EU end
+    # users of a product are exempt, EU-domiciled licensees are not)
+    eu_domiciled: bool | None = None
+    # ships the model or a derivative to others, also inside a product or service
+    redistributes: bool | None = None
+    # the name of a fine-tuned model the company distributes
+    derivative_name: str | None = Field(default=None, min_length=1)
+    industry: str | None = None
+    commercial: bool = True  # used for a business purpose (not only research)
+    multimodal: bool | None = None  # sends images to the model
+
+
 class BackendSettings(BaseModel):
     """A model backend chosen by name; other keys are the backend's own options."""
 
@@ -202,6 +231,8 @@ class Settings(BaseSettings):
     query_log: bool = True  # log every ask and search in the knowledge base
     log: LogSettings = Field(default_factory=LogSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -376,4 +407,16 @@ mode = "auto"          # auto | extractive | generate
 sources = 5            # chunks given to the model
 max_tokens = 512
 temperature = 0.0
+
+# Who uses the models, for `kotae models license MODEL` (unset = unknown: a license clause
+# that depends on it needs review).
+# [organization]
+# monthly_active_users = 50_000     # affiliates included (Llama: over 700M needs Meta's license)
+# eu_presence = false               # users or an establishment in the EU
+# eu_domiciled = false              # principal place of business in the EU (Llama 4's EU clause)
+# redistributes = true              # ships the model or a derivative, also inside a product/service
+# derivative_name = "Llama-Acme-JA-8B"  # a fine-tuned model you distribute
+# industry = "finance"
+# commercial = true                 # false = research or other non-commercial use only
+# multimodal = false                # sends images to the model
 """

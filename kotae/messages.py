@@ -223,6 +223,478 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "API key {id} ({prefix}) of {user} was already revoked at {when}",
         "{user} の API キー {id}（{prefix}）は {when} に無効化済みです",
     ),
+    # kotae models license (kotae.planning.licenses, kotae.cli.licenses)
+    "license_mau_over": (
+        "{mau:,} monthly active users is over this license's limit of {limit:,}: {vendor} must "
+        "grant you a separate license before you use the model",
+        "月間アクティブユーザー {mau:,} 人はこのライセンスの上限 {limit:,} 人を超えています。利用"
+        "の前に {vendor} から別途ライセンスを受ける必要があります",
+    ),
+    "license_mau_under": (
+        "{mau:,} monthly active users is within this license's limit of {limit:,}; check again "
+        "as users grow (the condition says how and when users are counted)",
+        "月間アクティブユーザー {mau:,} 人はこのライセンスの上限 {limit:,} 人以内です。利用者が"
+        "増えたら確認し直してください（数え方と時点は条件を参照）",
+    ),
+    "license_mau_missing": (
+        "this license has a limit of {limit:,} monthly active users and the organization's "
+        "number is not known: set monthly_active_users in [organization]",
+        "このライセンスには月間アクティブユーザー {limit:,} 人の上限があり、組織の人数が不明で"
+        "す。[organization] の monthly_active_users を設定してください",
+    ),
+    "license_mau_no_limit": (
+        "this license limits monthly active users, but the catalog gives no threshold: read the "
+        "clause",
+        "このライセンスには月間アクティブユーザーの上限がありますが、カタログに数値がありませ"
+        "ん。条項を読んで確認してください",
+    ),
+    "license_redistribute": (
+        "you distribute the model or a product or service with it (redistributes = true): do "
+        "what this condition asks",
+        "モデルまたはそれを含む製品・サービスを提供しています（redistributes = true）。この条件"
+        "が求めることを行ってください",
+    ),
+    "license_redistribute_unknown": (
+        "applies if you distribute the model, a derivative, or a product or service that "
+        "contains it; not known, so counted as applying: set redistributes in [organization]",
+        "モデル、派生モデル、またはそれを含む製品・サービスを提供する場合に適用されます。不明な"
+        "ため適用されるものとして扱いました。[organization] の redistributes を設定してください",
+    ),
+    "license_not_redistributed": (
+        "applies only when you distribute the model, a derivative, or a product or service that "
+        "contains it (redistributes = false)",
+        "モデル、派生モデル、またはそれを含む製品・サービスを提供する場合だけ適用されます"
+        "（redistributes = false）",
+    ),
+    "license_name_prefix_met": (
+        "your distributed model {name!r} starts with {prefix!r} as required: keep the prefix",
+        "提供するモデル {name!r} は求められているとおり {prefix!r} で始まっています。この接頭辞"
+        "を保ってください",
+    ),
+    "license_name_prefix_rename": (
+        "your distributed model {name!r} must start with {prefix!r}: rename it, e.g. "
+        "{suggestion!r}",
+        "提供するモデル {name!r} の名前は {prefix!r} で始める必要があります。例えば "
+        "{suggestion!r} に改名してください",
+    ),
+    "license_name_prefix_check": (
+        "your distributed model {name!r} must carry the name prefix this condition asks for",
+        "提供するモデル {name!r} には、この条件が求める名前の接頭辞が必要です",
+    ),
+    "license_name_prefix_none": (
+        "applies to a model you train or fine-tune with this model (or its outputs) and "
+        "distribute; none is named: set derivative_name in [organization] if you distribute one",
+        "このモデル（またはその出力）で学習・微調整して提供するモデルに適用されます。該当モデル"
+        "の指定はありません。提供する場合は [organization] の derivative_name を設定してください",
+    ),
+    "license_eu_blocked": (
+        "no rights are granted for this multimodal model to a company whose principal place of "
+        "business is in the EU (eu_domiciled = true), whether or not you send it images; only "
+        "end users of a product that incorporates it are exempt",
+        "主たる事業所が EU にある企業（eu_domiciled = true）には、このマルチモーダルモデルの権利"
+        "が許諾されません。画像を送るかどうかに関係ありません。除外されないのは、モデルを組み込ん"
+        "だ製品のエンドユーザーだけです",
+    ),
+    "license_eu_review": (
+        "no rights are granted for this multimodal model to individuals domiciled in, or "
+        "companies with a principal place of business in, the EU (end users of a product are "
+        "exempt): set eu_domiciled in [organization]",
+        "EU に住所のある個人、または主たる事業所が EU にある企業には、このマルチモーダルモデルの"
+        "権利が許諾されません（製品のエンドユーザーは除外）。[organization] の eu_domiciled を設"
+        "定してください",
+    ),
+    "license_eu_not_domiciled": (
+        "not domiciled in the EU (eu_domiciled = false): the EU exclusion does not apply; end "
+        "users in the EU of a product that incorporates the model are exempt",
+        "EU に本拠はありません（eu_domiciled = false）。EU の除外条項は適用されません。モデル"
+        "を組み込んだ製品の EU のエンドユーザーも対象外です",
+    ),
+    "license_eu_no_presence": (
+        "no presence in the EU (eu_presence = false): the EU exclusion does not apply",
+        "EU での拠点・利用者はありません（eu_presence = false）。EU の除外条項は適用されません",
+    ),
+    "license_eu_text_only": (
+        "{model} is not multimodal and the exclusion covers multimodal models only",
+        "{model} はマルチモーダルではなく、この除外条項はマルチモーダルモデルだけが対象です",
+    ),
+    "license_eu_modality_unknown": (
+        "the exclusion covers multimodal models only, and the catalog does not say whether "
+        "{model} is multimodal: check its model card",
+        "この除外条項はマルチモーダルモデルだけが対象ですが、{model} がマルチモーダルかどうかカ"
+        "タログにありません。モデルカードを確認してください",
+    ),
+    "license_non_commercial_blocked": (
+        "the license allows non-commercial use only, and the organization's use is commercial "
+        "(commercial = true)",
+        "このライセンスは非商用の利用だけを認めており、組織の利用は商用です（commercial = true）",
+    ),
+    "license_non_commercial_keep": (
+        "keep the use non-commercial (commercial = false)",
+        "非商用の利用にとどめてください（commercial = false）",
+    ),
+    "license_research_only_blocked": (
+        "the license allows research use only, and the organization's use is commercial "
+        "(commercial = true)",
+        "このライセンスは研究目的の利用だけを認めており、組織の利用は商用です（commercial = true）",
+    ),
+    "license_research_only_keep": (
+        "use the model for research only (commercial = false): other non-commercial use may "
+        "also be outside this license",
+        "研究目的だけに使ってください（commercial = false）。研究以外の非商用利用もこのライセン"
+        "スの範囲外の可能性があります",
+    ),
+    "license_custom": (
+        "a license of its own ({license}): read its full text and follow it; the catalog's "
+        "summary may be incomplete",
+        "独自のライセンスです（{license}）。全文を読んで従ってください。カタログの要約は不完全な"
+        "場合があります",
+    ),
+    "license_aup": (
+        "follow the acceptable use policy: check your use against its prohibited uses",
+        "利用規約（Acceptable Use Policy）に従ってください。禁止用途に当たらないか確認してください",
+    ),
+    "license_aup_industry": (
+        "follow the acceptable use policy: check your use in {industry} against its prohibited "
+        "uses",
+        "利用規約（Acceptable Use Policy）に従ってください。{industry} での利用が禁止用途に当た"
+        "らないか確認してください",
+    ),
+    "license_inherited": (
+        "{model} is derived from {base}: their conditions are listed too, each with the model "
+        "it comes from",
+        "{model} は {base} から派生しています。その条件も、どのモデルのものかを付けて示します",
+    ),
+    "license_inherited_none": (
+        "about licenses carried from one model to another; the catalog names no base model of "
+        "{model}: read the condition",
+        "ライセンスの継承に関する条件です。カタログには {model} のベースモデルがありません。条件"
+        "を読んで確認してください",
+    ),
+    "license_base_missing": (
+        "{model} is derived from {base}, which is not in the catalog: check {base}'s license",
+        "{model} は {base} から派生していますが、{base} はカタログにありません。そのライセンスを"
+        "確認してください",
+    ),
+    "license_other": ("for information", "参考情報"),
+    "license_unknown_kind": (
+        "a condition of a kind kotae does not know ({kind!r}): read it",
+        "kotae が知らない種類の条件です（{kind!r}）。読んで確認してください",
+    ),
+    "license_commercial_no": (
+        "the catalog lists {model} as not for commercial use, and the organization's use is "
+        "commercial (commercial = true)",
+        "カタログでは {model} は商用利用不可で、組織の利用は商用です（commercial = true）",
+    ),
+    "license_commercial_unknown": (
+        "the catalog does not say whether {model} may be used commercially: check its license",
+        "{model} を商用利用できるかカタログにありません。ライセンスを確認してください",
+    ),
+    "license_unknown": (
+        "the catalog has no license for {model}: check it before use",
+        "カタログに {model} のライセンスがありません。利用前に確認してください",
+    ),
+    "license_disclaimer": (
+        "Not legal advice: a summary of the license conditions in kotae's model catalog, some of "
+        "them read from paraphrases (marked unverified). Read the licenses and get legal review "
+        "before you ship.",
+        "法的助言ではありません: kotae のモデルカタログにあるライセンス条件の要約で、一部は二次情"
+        "報によります（unverified と表示）。提供前にライセンス本文を読み、法務の確認を受けてくだ"
+        "さい。",
+    ),
+    "license_heading": (
+        "{model}: {license} ({license_id}); commercial use: {commercial}",
+        "{model}: {license}（{license_id}）、商用利用: {commercial}",
+    ),
+    "license_unknown_value": ("unknown", "不明"),
+    "license_use_yes": ("yes", "可"),
+    "license_use_no": ("no", "不可"),
+    "license_use_conditional": ("conditional", "条件付き"),
+    "license_verdict": ("verdict: {verdict}", "判定: {verdict}"),
+    "license_verdict_ok": ("ok", "問題なし"),
+    "license_verdict_ok_with_obligations": ("ok, with obligations", "利用可（義務あり）"),
+    "license_verdict_needs_review": ("needs review", "要確認"),
+    "license_verdict_blocked": ("blocked", "利用不可"),
+    "license_section_blocker": ("blockers (what forbids use)", "利用を妨げる条件"),
+    "license_section_obligation": ("obligations (what to do)", "守るべき義務"),
+    "license_section_review": ("needs review (fill in or check)", "要確認（記入または確認）"),
+    "license_section_note": ("notes", "参考"),
+    "license_condition": ("condition: {text}", "条件: {text}"),
+    "license_condition_unverified": (
+        "condition (unverified in the catalog): {text}",
+        "条件（カタログ上で未検証）: {text}",
+    ),
+    "license_from": ("from {model} (via {chain})", "{model} から継承（経路: {chain}）"),
+    "license_source": ("source: {source} ({date})", "出典: {source}（{date}）"),
+    "license_no_source": ("source: none in the catalog", "出典: カタログになし"),
+    "license_org_from": (
+        "organization: [organization] of {path}",
+        "組織: {path} の [organization]",
+    ),
+    "license_org_none": (
+        "the organization is not described (no [organization] in kotae.toml here): what depends "
+        "on it needs review",
+        "組織の情報がありません（kotae.toml に [organization] がありません）。組織に依存する条件"
+        "は要確認になります",
+    ),
+    "license_fill_in": (
+        "fill in [organization] in kotae.toml: {fields}",
+        "kotae.toml の [organization] に記入してください: {fields}",
+    ),
+    "license_empty_model": (
+        "give a model name: see `kotae models list`",
+        "モデル名を指定してください。`kotae models list` で一覧できます",
+    ),
+    "license_no_catalog": (
+        "the model catalog {path} cannot be read ({detail}): reinstall kotae",
+        "モデルカタログ {path} を読めません（{detail}）。kotae を入れ直してください",
+    ),
+    "cost_bad_tokens": (
+        "--tokens-per-month {text!r}: give input and output tokens per month as IN,OUT, e.g. "
+        "10000000,2000000 or 10M,2M",
+        "--tokens-per-month {text!r}: 月あたりの入力と出力のトークン数を IN,OUT で指定してくださ"
+        "い（例: 10000000,2000000 または 10M,2M）",
+    ),
+    "cost_unknown_api": (
+        "no API price for {name!r}: use one of {known}",
+        "{name!r} の API 価格がありません: {known} のどれかを指定してください",
+    ),
+    "cost_bad_utilization": (
+        "--utilization {value}: give a share of the paid GPU hours above 0 and at most 1 (0.5 = "
+        "half)",
+        "--utilization {value}: 支払う GPU 時間のうち稼働する割合を 0 より大きく 1 以下で指定して"
+        "ください（0.5 = 半分）",
+    ),
+    "cost_not_positive": (
+        "{option} {value}: give a number above 0",
+        "{option} {value}: 0 より大きい数を指定してください",
+    ),
+    "cost_need_rate": (
+        "prices are in USD: with --currency {currency} give --usd-rate X ({currency} per USD)",
+        "価格は米ドル建てです。--currency {currency} には --usd-rate X（1 米ドルあたりの "
+        "{currency}）も指定してください",
+    ),
+    "cost_price_needs_gpu": (
+        "--price-per-hour needs --gpu G (the GPU it is the price of)",
+        "--price-per-hour には --gpu G（その価格の GPU）も指定してください",
+    ),
+    "cost_unknown_gpu": (
+        "no rental price for GPU {gpu!r}: give --price-per-hour P, or one of {known}",
+        "GPU {gpu!r} のレンタル価格がありません: --price-per-hour P を指定するか、{known} のどれか"
+        "を指定してください",
+    ),
+    "cost_gpus_twice": (
+        "--gpu {gpu} says {prefix} GPUs and --gpus says {gpus}: give the number once",
+        "--gpu {gpu} は {prefix} 基、--gpus は {gpus} 基です。GPU の数は 1 か所で指定してください",
+    ),
+    "cost_no_throughput": (
+        "no throughput for self-hosting: give --throughput TOK_S (output tokens per second of "
+        "the deployment), or run `kotae eval run` with a generator to measure it",
+        "自前運用のスループットが不明です: --throughput TOK_S（デプロイ全体の出力トークン/秒）を"
+        "指定するか、生成モデルを設定して `kotae eval run` で計測してください",
+    ),
+    "cost_engineering_twice": (
+        "give the engineering overhead once: --engineering-per-month X, or --engineering-fte F "
+        "with --fte-monthly-cost X",
+        "運用人件費は 1 通りで指定してください: --engineering-per-month X か、--engineering-fte F "
+        "と --fte-monthly-cost X",
+    ),
+    "cost_fte_needs_cost": (
+        "--engineering-fte needs --fte-monthly-cost X (what one full-time engineer costs a month)",
+        "--engineering-fte には --fte-monthly-cost X（技術者 1 人の月額費用）も指定してください",
+    ),
+    "cost_kind_api": ("API", "商用 API"),
+    "cost_kind_hosted": ("hosted open model", "オープンモデル API"),
+    "cost_kind_self": ("self-hosted", "自前運用"),
+    "cost_stale": ("stale", "要確認（古い）"),
+    "cost_undated": ("undated", "日付なし"),
+    "cost_given": ("given", "指定値"),
+    "cost_chart_title": ("Monthly cost", "月額費用"),
+    "cost_throughput_parameter": (
+        "throughput: {decode} output tokens/s, {prefill} (--throughput)",
+        "スループット: 出力 {decode} トークン/秒、{prefill}（--throughput で指定）",
+    ),
+    "cost_throughput_eval_run": (
+        "throughput: {decode} output tokens/s, {prefill}, measured per stream by {detail}: a "
+        "server that batches streams delivers more (give --throughput)",
+        "スループット: 出力 {decode} トークン/秒、{prefill}。{detail} で 1 ストリームあたりに計測"
+        "した値で、複数をまとめて処理するサーバーはこれより多く出せます（--throughput で指定可）",
+    ),
+    "cost_throughput_sizing": (
+        "throughput: {decode} output tokens/s, {prefill}, the {detail} (an upper bound from "
+        "memory bandwidth)",
+        "スループット: 出力 {decode} トークン/秒、{prefill}。{detail}（メモリ帯域からの上限値）",
+    ),
+    "cost_prefill": ("input {prefill} tokens/s", "入力 {prefill} トークン/秒"),
+    "cost_prefill_unknown": (
+        "input counted at the output rate (prefill speed not known; overstates the hours)",
+        "入力も出力と同じ速さで計算（プリフィル速度が不明なため。時間は多めに出ます）",
+    ),
+    "cost_model_line": (
+        "self-hosting ({setup}): hours = ({output} output / {decode}/s + {input} input / "
+        "{prefill}/s) / 3600 / {utilization} utilization = {hours} h; billed {billed} h x {gpus} "
+        "GPU x {price}/h = {gpu_cost}, + engineering {engineering}",
+        "自前運用（{setup}）: 時間 = (出力 {output} ÷ {decode}/秒 + 入力 {input} ÷ {prefill}/秒)"
+        " ÷ 3600 ÷ 稼働率 {utilization} = {hours} 時間。課金 {billed} 時間 × GPU {gpus} 基 × "
+        "{price}/時間 = {gpu_cost}、+ 運用人件費 {engineering}",
+    ),
+    "cost_always_on": (
+        "always on: at least 730 h a month per GPU",
+        "常時稼働: GPU 1 基あたり月 730 時間以上",
+    ),
+    "cost_pay_per_use": (
+        "pay per use: only the hours needed are billed (serverless, scale to zero); "
+        "--always-on bills 730 h a month",
+        "従量課金: 必要な時間だけ課金（サーバーレス、ゼロまで縮退）。--always-on で月 730 時間を"
+        "課金",
+    ),
+    "cost_break_even": (
+        "break-even against {baseline}: {tokens} tokens a month ({share} input) with {setup}; "
+        "at {now} self-hosting is {verdict}",
+        "{baseline} との損益分岐点: 月 {tokens} トークン（入力 {share}）、{setup}。現在の {now} "
+        "では自前運用の方が{verdict}",
+    ),
+    "cost_cheaper": ("cheaper", "安い"),
+    "cost_dearer": ("dearer", "高い"),
+    "cost_break_even_never": (
+        "break-even against {baseline}: none: it costs {api} per 1M tokens, less than the GPUs' "
+        "{gpu} per 1M at this utilization ({setup})",
+        "{baseline} との損益分岐点: なし。API は 100 万トークンあたり {api} で、この稼働率での "
+        "GPU の {gpu} より安い（{setup}）",
+    ),
+    "cost_break_even_zero": (
+        "break-even against {baseline}: none needed: {setup} has no fixed monthly cost and costs "
+        "less per token",
+        "{baseline} との損益分岐点: なし（常に自前運用が安い）。{setup} には月額の固定費がなく、"
+        "トークンあたりも安い",
+    ),
+    "cost_stale_notice": (
+        "{n} price(s) are older than {days} days or undated (stale): check the provider's page "
+        "before quoting them",
+        "{n} 件の価格が {days} 日より古いか日付がありません（要確認）。引用する前に提供元のページ"
+        "で確認してください",
+    ),
+    "cost_no_self_hint": (
+        "self-hosting not compared: give --gpu G (and --price-per-hour P, --throughput TOK_S)",
+        "自前運用は比較していません: --gpu G（と --price-per-hour P、--throughput TOK_S）を指定"
+        "してください",
+    ),
+    "cost_no_hosted": (
+        "no hosted API price for {model}",
+        "{model} のオープンモデル API 価格はありません",
+    ),
+    # kotae models size (kotae.planning.sizing, kotae.planning.gpus, kotae.cli.sizing)
+    "size_unknown_gpu": (
+        "no GPU {name!r} in kotae's GPU specs{hint}: known GPUs are {known}",
+        "GPU {name!r} は kotae の GPU 仕様表にありません{hint}。使える GPU: {known}",
+    ),
+    "size_bad_gpu_count": (
+        "{value!r}: the GPU count must be 1 or more (e.g. 2xH100)",
+        "{value!r}: GPU の数は 1 以上で指定してください（例: 2xH100）",
+    ),
+    "size_unknown_facts": (
+        "cannot estimate {purpose} for {model}: {facts} unknown (kotae does not guess them; "
+        "add them to the catalog with their source)",
+        "{model} の {purpose} を見積もれません: {facts} が不明です（kotae は推測しません。"
+        "出典付きでカタログに追加してください）",
+    ),
+    "size_bad_choice": (
+        "{option} {value!r}: use one of {choices}",
+        "{option} {value!r} は使えません。次のどれかを指定してください: {choices}",
+    ),
+    "size_no_catalog": (
+        "the model catalog {path} cannot be read ({detail}): reinstall kotae",
+        "モデルカタログ {path} を読めません（{detail}）。kotae を入れ直してください",
+    ),
+    "size_header": (
+        "{model} on {gpu}: {dtype} weights, {kv_dtype} KV cache, {context:,} tokens × "
+        "{concurrency} sequence(s)",
+        "{model}（{gpu}）: 重み {dtype}、KV キャッシュ {kv_dtype}、{context:,} トークン × "
+        "{concurrency} 系列",
+    ),
+    "size_weights": ("weights", "重み"),
+    "size_kv": ("KV cache", "KV キャッシュ"),
+    "size_overhead": ("overhead (activations, runtime)", "オーバーヘッド（活性化・ランタイム）"),
+    "size_total": ("total VRAM", "必要 VRAM 合計"),
+    "size_gpus": ("GPUs needed", "必要 GPU 数"),
+    "size_tp": ("tensor-parallel degree", "テンソル並列数"),
+    "size_decode_one": ("decode bound, one sequence", "デコード上限（1 系列のみ）"),
+    "size_decode_each": (
+        "decode bound per sequence, all running",
+        "デコード上限（全系列実行時の 1 系列あたり）",
+    ),
+    "size_decode_all": ("decode bound, all sequences", "デコード上限（全系列の合計）"),
+    "size_prefill": ("prefill bound", "プリフィル上限"),
+    "size_ttft": (
+        "prefill of the whole context, at least",
+        "コンテキスト全体のプリフィル時間（下限）",
+    ),
+    "size_tp_none": (
+        "none: no power of two ≥ {gpus} divides {heads} attention heads (pipeline parallelism)",
+        "なし: {gpus} 以上の 2 の累乗で {heads} 個のアテンションヘッドを割り切れません"
+        "（パイプライン並列）",
+    ),
+    "size_unknown_spec": (
+        "unknown ({spec} of {gpu} is not known)",
+        "不明（{gpu} の {spec} が不明）",
+    ),
+    "size_limited": ("limited by {what}", "{what} が律速"),
+    "size_memory": ("memory bandwidth", "メモリ帯域"),
+    "size_compute": ("compute", "演算性能"),
+    "size_over_context": (
+        "warning: {context:,} tokens is over {model}'s context window of {limit:,}",
+        "警告: {context:,} トークンは {model} のコンテキスト長 {limit:,} を超えています",
+    ),
+    "size_facts": ("Facts used:", "使った事実:"),
+    "size_note": (
+        "Decode and prefill figures are upper bounds from memory bandwidth and peak FLOPS; "
+        "measured speeds are lower (interconnect, kernels, scheduling). GB = 10^9 bytes.",
+        "デコードとプリフィルの数値はメモリ帯域とピーク演算性能から求めた上限です。実測はこれより"
+        "低くなります（GPU 間通信・カーネル・スケジューリング）。GB = 10^9 バイト。",
+    ),
+    # kotae models list / show (kotae.planning.catalog, kotae.cli.catalog)
+    "catalog_unknown": ("?", "不明"),
+    "catalog_commercial_yes": ("yes", "可"),
+    "catalog_commercial_conditional": ("conditional", "条件付き"),
+    "catalog_commercial_no": ("no", "不可"),
+    "catalog_japanese_tuned": ("tuned for Japanese", "日本語特化"),
+    "catalog_japanese_official": ("official", "公式対応"),
+    "catalog_japanese_capable": ("capable, not listed", "対応可（公式の記載なし）"),
+    "catalog_japanese_not_official": ("not official", "公式対象外"),
+    "catalog_no_family": (
+        "no model family {family!r} in the catalog; the families: {families}",
+        "カタログにモデルファミリー {family!r} はありません。ファミリー: {families}",
+    ),
+    "catalog_none_match": (
+        "no model in the catalog matches these filters",
+        "条件に合うモデルはカタログにありません",
+    ),
+    "catalog_model_heading": ("{id}: {family}, {vendor}", "{id}: {family}、{vendor}"),
+    "catalog_aliases": ("aliases: {names}", "別名: {names}"),
+    "catalog_base_models": (
+        "carries the licenses of: {names}",
+        "ライセンスを引き継ぐ元のモデル: {names}",
+    ),
+    "catalog_from_base": ("from {base}", "{base} から"),
+    "catalog_section_facts": (
+        "Facts, each with its source and date",
+        "事実（それぞれ出典と日付つき）",
+    ),
+    "catalog_section_unknown": (
+        "Not known (never guessed)",
+        "不明な事実（推測では埋めません）",
+    ),
+    "catalog_section_conditions": (
+        "License conditions (a summary, not legal advice: `kotae models license MODEL` "
+        "checks them against your organization)",
+        "ライセンス条件（要約であり法的助言ではありません。`kotae models license MODEL` で"
+        "組織の条件と照合します）",
+    ),
+    "catalog_section_benchmarks": (
+        "Benchmarks (compare figures only within one source's table)",
+        "ベンチマーク（同じ出典の表の中でだけ比較できます）",
+    ),
+    "catalog_no_conditions": ("no license conditions recorded", "ライセンス条件の記録はありません"),
+    "catalog_no_benchmarks": ("no benchmark figures recorded", "ベンチマークの記録はありません"),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.
@@ -275,6 +747,29 @@ HEADERS: dict[str, str] = {
     "expires": "有効期限",
     "last used": "最終使用日時",
     "revoked": "無効化日時",
+    "option": "選択肢",
+    "monthly cost": "月額費用",
+    "per 1M tokens": "100 万トークンあたり",
+    "source date": "出典の日付",
+    "stale": "要確認",
+    "part": "項目",
+    "estimate": "見積もり",
+    "formula and inputs": "式と入力",
+    "fact": "事実",
+    "figure": "値",
+    "source (date)": "出典（日付）",
+    "family": "ファミリー",
+    "params (B)": "パラメータ数（B）",
+    "context": "コンテキスト長",
+    "license": "ライセンス",
+    "commercial use": "商用利用",
+    "Japanese": "日本語",
+    "value": "値",
+    "date": "日付",
+    "note": "注記",
+    "condition": "条件",
+    "benchmark": "ベンチマーク",
+    "why": "理由",
 }
 
 

@@ -16,13 +16,17 @@ from kotae.cli import (
     acl,
     ask,
     bench,
+    catalog,
+    cost,
     eval_runs,
     eval_sets,
     kb_commands,
     keys,
+    licenses,
     log,
     models,
     serve,
+    sizing,
     users,
 )
 from kotae.cli.common import KB_HELP, VersionOption, console, fail
@@ -75,8 +79,12 @@ eval_sets.register(eval_app)
 eval_runs.register(eval_app)
 app.add_typer(eval_app, name="eval")
 app.add_typer(log.log_app, name="log")
+catalog.register(models.models_app)
+licenses.register(models.models_app)
+sizing.register(models.models_app)
 app.add_typer(models.models_app, name="models")
 app.add_typer(models.config_app, name="config")
+cost.register(app)
 
 
 @app.command()

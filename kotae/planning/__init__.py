@@ -1,0 +1,1 @@
+"""Choosing and sizing: the model catalog, license checks, GPU sizing, cost of ownership."""
