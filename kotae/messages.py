@@ -695,6 +695,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "catalog_no_conditions": ("no license conditions recorded", "ライセンス条件の記録はありません"),
     "catalog_no_benchmarks": ("no benchmark figures recorded", "ベンチマークの記録はありません"),
+    "governance_unknown_format": (
+        "unknown --format {format!r}: use {choices}",
+        "--format {format!r} は使えません: {choices} のどれかを指定してください",
+    ),
+    "governance_needs_answers": (
+        "no terminal to ask the questions on: give the answers with --answers FILE "
+        "(template: samples/governance/knowledge-search.toml)",
+        "質問できる端末がありません。--answers FILE で回答を指定してください"
+        "（ひな形: samples/governance/knowledge-search.toml）",
+    ),
+    "governance_yes_no": ("yes or no", "はい (y) か いいえ (n)"),
+    "governance_choose": ("Choose (number or name)", "選択（番号または名前）"),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.

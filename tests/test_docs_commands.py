@@ -216,6 +216,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     public = [p for p in SAMPLES.iterdir() if p.is_file()]
     shutil.copytree(SAMPLES, root / "samples" / "docs")
     shutil.copytree(SAMPLES, root / "docs")
+    governance = SAMPLES.parent / "governance"  # docs/governance*.md: the answers template
+    shutil.copytree(governance, root / "samples" / "governance")
     for folder in ["社内規程", "mnt/share/規程集", "mnt/share/総務"]:
         (root / folder).mkdir(parents=True)
         for file in public:

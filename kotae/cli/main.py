@@ -20,6 +20,7 @@ from kotae.cli import (
     cost,
     eval_runs,
     eval_sets,
+    governance,
     kb_commands,
     keys,
     licenses,
@@ -85,6 +86,7 @@ sizing.register(models.models_app)
 app.add_typer(models.models_app, name="models")
 app.add_typer(models.config_app, name="config")
 cost.register(app)
+governance.register(app)
 
 
 @app.command()

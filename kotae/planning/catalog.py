@@ -21,7 +21,7 @@ Fact names (all optional):
 - ``release_date``.
 
 Lists: ``license_conditions`` (each a fact whose value is the condition's text, with a
-``kind`` tag such as ``mau_limit``; see :mod:`kotae.planning.license`), ``benchmarks``
+``kind`` tag such as ``mau_limit``; see :mod:`kotae.planning.licenses`), ``benchmarks``
 (``{name, score, source, date}``), ``base_models`` (ids whose licenses a fine-tune or
 distill inherits).
 
