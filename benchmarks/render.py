@@ -3,8 +3,8 @@
 Usage: .venv/bin/python benchmarks/render.py [--results DIR] [--doc docs/benchmarks.md]
 
 Only the text between the markers ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` for NAME in
-retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model and server-load is replaced; the
-prose around them is left as written.
+retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model, server-load and sizing is
+replaced; the prose around them is left as written.
 """
 
 from __future__ import annotations
@@ -620,6 +620,103 @@ def render_server_load(results_dir: Path) -> list[str]:
     return lines
 
 
+def render_sizing(results_dir: Path) -> list[str]:
+    """kotae's sizing model against published figures and this machine (sizing_check.py)."""
+    data = read_json(results_dir / "sizing-check.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/sizing_check.py`._"]
+    lines = [
+        "| model / GPU | engine | VRAM: computed vs published | decode tok/s: published vs "
+        "bound (ratio) | source (date) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for pair in data["published"]:
+        vram, decode = pair.get("vram"), pair["decode"]
+        if vram is None:
+            vram_text = "not published"
+        elif vram["what"] == "gpus":
+            vram_text = (
+                f"{vram['computed_gib']:.1f} GiB → {vram['computed_tp']} GPUs (TP) vs "
+                f"{vram['published_gpus']} published {_mark(vram['gpus_match'])}"
+            )
+        else:
+            vram_text = (
+                f"{vram['what']}: {vram['computed_gib']:.2f} vs {vram['published_gib']:.2f} GiB "
+                f"({vram['error']:+.1%}) {_mark(vram['within_10pct'])}"
+            )
+        shown = f"{decode['published_tokens_per_s']:,.1f}"
+        if decode.get("published_range"):
+            low, high = decode["published_range"]
+            shown += f" ({low:,.1f}–{high:,.1f})"
+        scope = "per sequence" if decode["kind"] == "per_sequence" else "all sequences"
+        decode_text = (
+            f"{shown} ≤ {decode['bound_tokens_per_s']:,.1f} ({decode['ratio']:.2f}; "
+            f"batch {decode['batch']}, {scope}) {_mark(decode['under_bound'])}"
+        )
+        source = pair["source"]
+        label = source.get("label") or source["url"].split("/")[2]
+        gpus = f"{pair['gpus']}× " if pair["gpus"] > 1 else ""
+        lines.append(
+            f"| {pair['model']} / {gpus}{pair['gpu_id']} | {pair['engine']} | {vram_text} | "
+            f"{decode_text} | [{label}]({source['url']}) ({source['date']}) |"
+        )
+    summary = data["summary"]
+    low, high = summary["decode_ratio_range"]
+    lines += [
+        "",
+        f"{summary['pairs']} pairs on {', '.join(summary['gpus'])}: VRAM within 10% on "
+        f"{summary['vram_within_10pct']} of {summary['vram_checked']}, GPU count right on "
+        f"{summary['gpu_count_match']} of {summary['gpu_count_checked']}; published decode "
+        f"under the bound on {summary['decode_under_bound']} of {summary['decode_checked']}, at "
+        f"{low:.2f}–{high:.2f} of it.",
+    ]
+    cpu = data.get("cpu")
+    if cpu:
+        bandwidth = ", ".join(
+            f"{b['gb_s']:.1f} GB/s with {b['threads']} process(es) (median {b['median_gb_s']:.1f})"
+            for b in cpu["bandwidth"]
+        )
+        lines += [
+            "",
+            f"**This machine** ({cpu['cores']} cores). Measured memory bandwidth: {bandwidth}.",
+            "",
+            "| model (bytes read per token) | threads | predicted decode tok/s | measured "
+            "(median) | measured ÷ predicted |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for model in cpu["models"]:
+            for row in model["by_threads"]:
+                lines.append(
+                    f"| {model['name']} ({model['bytes_per_token'] / 1e6:,.0f} MB) | "
+                    f"{row['threads']} | {row['predicted_tokens_per_s']:.1f} | "
+                    f"{row['measured_tokens_per_s']:.1f} ({row['median_tokens_per_s']:.1f}) | "
+                    f"{row['ratio']:.2f} |"
+                )
+            recorded = model.get("recorded")
+            if recorded:
+                where = (
+                    "this CPU"
+                    if recorded["same_cpu"]
+                    else (f"another CPU ({(recorded.get('machine') or {}).get('cpu_model', '?')})")
+                )
+                lines.append(
+                    f"| {model['name']}, recorded in real-model.json on {where} | "
+                    f"{recorded.get('threads') or '—'} | "
+                    f"{recorded['predicted_tokens_per_s']:.1f} | "
+                    f"{recorded['tokens_per_s']:.1f} | {recorded['ratio']:.2f} |"
+                )
+        lines += [
+            "",
+            f"Context {cpu['models'][0]['context'] if cpu['models'] else '—'} tokens (a "
+            f"{cpu['models'][0]['prompt_tokens'] if cpu['models'] else '—'}-token prompt, "
+            "then greedy decoding); best of the runs, medians in brackets. Load average "
+            f"{cpu.get('load_average_before')} before the CPU runs, "
+            f"{cpu.get('load_average_after')} after.",
+        ]
+    lines += ["", measured_on([data])]
+    return lines
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -644,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval-run": render_eval_run,
         "real-model": render_real_model,
         "server-load": render_server_load,
+        "sizing": render_sizing,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

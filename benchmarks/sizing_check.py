@@ -23,6 +23,7 @@ Usage:
     decode are measured ``--runs`` times and the best run of each is compared (the least
     disturbed), the medians recorded beside them.
 
+``--skip-cpu`` runs part (a) only and keeps part (b) of the previous results file, with its date.
 Writes benchmarks/results/sizing-check.json; ``benchmarks/render.py`` puts it in
 docs/benchmarks.md (section ``sizing``).
 """
@@ -157,7 +158,7 @@ PUBLISHED: list[JsonDict] = [
             "quote": "token generation throughput stabilizes at ~29 tokens/sec (a 10-token "
             "prompt, a 349-token reply)",
         },
-        "source": {"url": DATA_ON_EKS_R1, "date": "2025-02-08"},
+        "source": {"url": DATA_ON_EKS_R1, "label": "AWS data-on-eks guide", "date": "2025-02-08"},
         "date_note": "the `created` time of the reply the guide logs (1739001265)",
     },
     {
@@ -179,7 +180,7 @@ PUBLISHED: list[JsonDict] = [
             "context": 64,
             "quote": "tg 128 | 61.03 ± 0.07",
         },
-        "source": {"url": PR4766, "date": "2024-01-10"},
+        "source": {"url": PR4766, "label": "llama.cpp PR #4766", "date": "2024-01-10"},
         "date_note": "ggerganov's comment of 2024-01-10",
     },
     {
@@ -201,7 +202,7 @@ PUBLISHED: list[JsonDict] = [
             "context": 64,
             "quote": "tg 128 | 98.13 ± 0.07",
         },
-        "source": {"url": PR4766, "date": "2024-01-10"},
+        "source": {"url": PR4766, "label": "llama.cpp PR #4766", "date": "2024-01-10"},
         "date_note": "ggerganov's comment of 2024-01-10",
     },
     {
@@ -223,7 +224,7 @@ PUBLISHED: list[JsonDict] = [
             "context": 64,
             "quote": "tg128 | 236.06 ± 3.23",
         },
-        "source": {"url": PR12183, "date": "2025-03-06"},
+        "source": {"url": PR12183, "label": "llama.cpp PR #12183", "date": "2025-03-06"},
         "date_note": "gaugarg-nv's comment of 2025-03-06",
     },
     {
@@ -251,7 +252,7 @@ PUBLISHED: list[JsonDict] = [
             "context": 5250,
             "quote": "5000 input / 500 output tokens, concurrency 1: ITL 18.58 ms",
         },
-        "source": {"url": NIM_BENCH, "date": "undated page (NIM LLM 1.8.0 results)"},
+        "source": {"url": NIM_BENCH, "label": "NVIDIA NIM benchmarking docs", "date": "undated"},
         "date_note": "the page gives no date; NIM LLM 1.8.0 is the container version measured",
     },
     {
@@ -274,7 +275,7 @@ PUBLISHED: list[JsonDict] = [
             "quote": "200 input / 112 output tokens, concurrency 10: output token throughput "
             "284.64 per sec",
         },
-        "source": {"url": DATA_ON_EKS_NIM, "date": "2024-07-11"},
+        "source": {"url": DATA_ON_EKS_NIM, "label": "AWS data-on-eks guide", "date": "2024-07-11"},
         "date_note": "the date of the GenAI-Perf log in the guide",
     },
 ]
@@ -505,15 +506,21 @@ def load_average() -> float | None:
 
 
 def check_cpu(cache: Path, runs: int, decode_tokens: int) -> JsonDict:
-    """Bandwidth and decode speed are measured ``runs`` times each: the machine may be shared,
-    and the best run is the one least disturbed (the median is recorded too)."""
-    threads = os.cpu_count() or 1
+    """On one core and on all of them: the bandwidth (that many copying processes) and each
+    model's decode speed (that many llama.cpp threads), ``runs`` times each. The machine may be
+    shared, so the best run is compared (the least disturbed one) and the median recorded."""
+    cores = os.cpu_count() or 1
     load_before = load_average()
-    samples = []
-    for run in range(runs):
-        samples.append(measure_bandwidth(size_mb=256, repeats=5, workers=threads))
-        log(f"bandwidth run {run + 1}: {samples[-1]:.1f} GB/s")
-    bandwidth = max(samples)
+    bandwidth: dict[int, JsonDict] = {}
+    for threads in sorted({1, cores}):
+        samples = [measure_bandwidth(size_mb=256, repeats=5, workers=threads) for _ in range(runs)]
+        bandwidth[threads] = {
+            "threads": threads,
+            "gb_s": max(samples),
+            "median_gb_s": statistics.median(samples),
+            "runs": samples,
+        }
+        log(f"bandwidth, {threads} process(es): {', '.join(f'{v:.1f}' for v in samples)} GB/s")
     here = machine_info()
     models = []
     for spec in CPU_MODELS:
@@ -527,14 +534,7 @@ def check_cpu(cache: Path, runs: int, decode_tokens: int) -> JsonDict:
             spec["num_layers"], spec["num_kv_heads"], spec["head_dim"], "fp16"
         )
         prompt_tokens = 512
-        log(f"{spec['name']}: measuring decode ({decode_tokens} tokens, {threads} threads)")
-        measured = [
-            measure_decode(path, prompt_tokens, decode_tokens, threads) for _ in range(runs)
-        ]
-        speeds = [m["tokens_per_s"] for m in measured]
-        best = max(speeds)
-        context = measured[0]["prompt_tokens"] + decode_tokens // 2
-        predicted = cpu_decode_tokens_per_s(size, bandwidth, per_token * context)
+        context = prompt_tokens + decode_tokens // 2
         row: JsonDict = {
             "name": spec["name"],
             "file": path.name,
@@ -542,39 +542,52 @@ def check_cpu(cache: Path, runs: int, decode_tokens: int) -> JsonDict:
             "bytes_per_token": size,
             "bytes_per_token_how": read["how"],
             "kv_bytes_per_token": per_token,
+            "prompt_tokens": prompt_tokens,
+            "decode_tokens": decode_tokens,
             "context": context,
-            "predicted_tokens_per_s": predicted,
-            "measured_here": {
-                "tokens_per_s": best,
-                "median_tokens_per_s": statistics.median(speeds),
-                "runs": speeds,
-                "prompt_tokens": measured[0]["prompt_tokens"],
-                "decode_tokens": decode_tokens,
-                "threads": threads,
-            },
-            "ratio_measured_here": best / predicted,
-            "ratio_median_here": statistics.median(speeds) / predicted,
+            "by_threads": [],
         }
+        for threads, bw in bandwidth.items():
+            speeds = [
+                measure_decode(path, prompt_tokens, decode_tokens, threads)["tokens_per_s"]
+                for _ in range(runs)
+            ]
+            predicted = cpu_decode_tokens_per_s(size, bw["gb_s"], per_token * context)
+            row["by_threads"].append(
+                {
+                    "threads": threads,
+                    "bandwidth_gb_s": bw["gb_s"],
+                    "predicted_tokens_per_s": predicted,
+                    "measured_tokens_per_s": max(speeds),
+                    "median_tokens_per_s": statistics.median(speeds),
+                    "runs": speeds,
+                    "ratio": max(speeds) / predicted,
+                    "ratio_median": statistics.median(speeds) / predicted,
+                }
+            )
+            log(
+                f"{spec['name']}, {threads} thread(s): predicted {predicted:.1f} tok/s, measured "
+                f"{', '.join(f'{v:.1f}' for v in speeds)} (best ÷ predicted "
+                f"{max(speeds) / predicted:.2f})"
+            )
         recorded = recorded_decode(spec["recorded_config"])
         if recorded:
             prompt = recorded["prompt_tokens"] or 0
-            recorded_predicted = cpu_decode_tokens_per_s(size, bandwidth, per_token * prompt)
+            all_cores = bandwidth[cores]["gb_s"]
+            recorded_predicted = cpu_decode_tokens_per_s(size, all_cores, per_token * prompt)
             other = recorded.get("machine") or {}
             recorded["same_cpu"] = other.get("cpu_model") == here.get("cpu_model")
+            recorded["threads"] = other.get("cpu_cores")
             recorded["predicted_tokens_per_s"] = recorded_predicted
             recorded["ratio"] = recorded["tokens_per_s"] / recorded_predicted
             row["recorded"] = recorded
         models.append(row)
-        log(
-            f"{spec['name']}: predicted {predicted:.1f} tok/s, measured {best:.1f} "
-            f"(runs {', '.join(f'{v:.1f}' for v in speeds)}; ratio {best / predicted:.2f})"
-        )
     return {
-        "bandwidth_gb_s": bandwidth,
-        "bandwidth_median_gb_s": statistics.median(samples),
-        "bandwidth_runs": samples,
-        "bandwidth_method": f"numpy copies of 256 MB float64 arrays in {threads} processes, "
-        f"best of 5 rounds per run, best of {runs} runs; 2 × bytes copied ÷ time",
+        "date": utc_now(),
+        "cores": cores,
+        "bandwidth": list(bandwidth.values()),
+        "bandwidth_method": "numpy copies of 256 MB float64 arrays, one per process, best of 5 "
+        f"rounds per run, best of {runs} runs; 2 × bytes copied ÷ the slowest process's time",
         "load_average_before": load_before,
         "load_average_after": load_average(),
         "models": models,
@@ -633,10 +646,17 @@ def main(argv: list[str] | None = None) -> int:
         "published": pairs,
         "summary": summary,
     }
+    out = RESULTS_DIR / "sizing-check.json"
     if not args.skip_cpu:
         payload["cpu"] = check_cpu(args.cache, args.runs, args.decode_tokens)
+    else:  # a skipped part keeps its previous entry, with its own date
+        previous = read_json(out) or {}
+        if "cpu" in previous:
+            payload["cpu"] = {
+                **previous["cpu"],
+                "date": previous["cpu"].get("date", previous["date"]),
+            }
     payload["wall_s"] = round(time.perf_counter() - started, 1)
-    out = RESULTS_DIR / "sizing-check.json"
     write_json(out, payload)
     log(f"wrote {out}")
     return 0

@@ -99,11 +99,12 @@ def size(
     Example: kotae models size llama-3.1-8b-instruct --gpu H100 --context 8192 --concurrency 32
     """
     try:
-        entry = catalog.load_catalog().find(model)
+        models = catalog.load_catalog()
+        entry = models.find(model)
     except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
         fail(t("size_no_catalog", path=catalog.CATALOG_FILE, detail=exc))
     result = size_on_gpu(
-        ModelShape.from_entry(entry),
+        ModelShape.from_entry(entry, models),
         find_gpu(gpu),
         dtype=dtype,
         kv_dtype=kv_dtype,

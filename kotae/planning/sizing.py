@@ -16,6 +16,9 @@ GGUF Q8_0 stores 8.5 bits per weight (:data:`GGUF_Q8_0_OVERHEAD`, pass it for Q8
 **KV cache** = 2 (K and V) × layers × KV heads × head dim × context tokens × sequences ×
 bytes per element (``kv_dtype``: bf16/fp16 2, fp8/int8 1). Llama 3.1 8B (32 layers, 8 KV
 heads, head dim 128) at 8,192 tokens in bf16: 2×32×8×128×8192×2 = 1 GiB per sequence.
+Every layer is counted at the full context: for models whose local layers keep only a sliding
+window (Gemma 2/3) this is an overestimate, and it does not describe DeepSeek's compressed
+latent attention (MLA), whose cache is per layer one latent vector, not K and V per head.
 
 **Overhead** (activations, CUDA graphs, the runtime's buffers) = ``overhead_fraction`` ×
 weights + ``overhead_gb``; default 10% of the weights (vLLM reported 0.85 GiB of activations
@@ -58,7 +61,7 @@ from typing import Any
 
 from kotae.errors import QueryError
 from kotae.messages import t
-from kotae.planning.catalog import ModelEntry
+from kotae.planning.catalog import ModelCatalog, ModelEntry
 from kotae.planning.gpus import GpuSpec
 
 GB = 1_000_000_000
@@ -142,12 +145,17 @@ class ModelShape:
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def from_entry(cls, entry: ModelEntry) -> ModelShape:
-        """The shape of a catalog entry (facts it lacks stay None)."""
+    def from_entry(cls, entry: ModelEntry, catalog: ModelCatalog | None = None) -> ModelShape:
+        """The shape of a catalog entry (facts it lacks stay None). With ``catalog``, a
+        fine-tune's missing layers and heads come from the base it is sourced to share them
+        with (:meth:`ModelCatalog.architecture_of`); parameters and context never do."""
+        inherited = {} if catalog is None else catalog.architecture_of(entry)
         values: dict[str, Any] = {}
         sources: dict[str, tuple[str, str]] = {}
         for name in ARCHITECTURE_FACTS:
             fact = entry.facts.get(name)
+            if fact is None and name in inherited and name != "context_tokens":
+                fact = inherited[name][0]
             if fact is None or fact.value is None:
                 values[name] = None
                 continue

@@ -364,3 +364,20 @@ def test_size_command_on_the_shipped_catalog(
         assert result.decode_single.per_sequence_tokens_per_s > 0
     assert sized > 0
     assert GB == 10**9
+
+
+def test_a_fine_tune_is_sized_with_the_layers_of_its_base() -> None:
+    from kotae.planning.catalog import load_catalog
+
+    models = load_catalog()
+    elyza = models.find("elyza/Llama-3-ELYZA-JP-8B")
+    alone = ModelShape.from_entry(elyza)
+    assert alone.num_layers is None  # the entry itself has no layers
+    shape = ModelShape.from_entry(elyza, models)
+    base = ModelShape.from_entry(models.find("meta-llama/Llama-3.1-8B-Instruct"))
+    assert (shape.num_layers, shape.num_kv_heads, shape.head_dim) == (
+        base.num_layers,
+        base.num_kv_heads,
+        base.head_dim,
+    )
+    assert shape.context_tokens == elyza.value("context_tokens")  # never inherited
