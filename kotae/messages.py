@@ -707,6 +707,181 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "governance_yes_no": ("yes or no", "はい (y) か いいえ (n)"),
     "governance_choose": ("Choose (number or name)", "選択（番号または名前）"),
+    "rec_unknown_use_case": (
+        "unknown --use-case {name!r}: choose one of {choices}",
+        "--use-case {name!r} はありません。{choices} から選んでください",
+    ),
+    "rec_bad_weights": (
+        "bad --weights {value!r} ({detail}): give NAME=NUMBER pairs, e.g. "
+        "performance=0.3,license=0.2,community=0.1,finetune=0.1,japanese=0.3",
+        "--weights {value!r} が正しくありません（{detail}）。名前=数値 の組で指定してください"
+        "（例: performance=0.3,license=0.2,community=0.1,finetune=0.1,japanese=0.3）",
+    ),
+    "rec_bad_weight_name": (
+        "unknown criterion {name!r} in --weights: use {choices}",
+        "--weights の基準 {name!r} はありません。{choices} を使ってください",
+    ),
+    "rec_bad_languages": (
+        "bad --languages {value!r}: give language codes separated by commas, e.g. ja,en",
+        "--languages {value!r} が正しくありません。言語コードをカンマ区切りで指定してください"
+        "（例: ja,en）",
+    ),
+    "rec_cost_needs_gpu": (
+        "--max-monthly-cost needs --gpu (the cost is that of the GPUs)",
+        "--max-monthly-cost には --gpu が必要です（費用は GPU の費用です）",
+    ),
+    "rec_no_price": (
+        "no shipped rental price for {gpu}: --max-monthly-cost cannot be checked "
+        "(see kotae/planning/data/prices.toml)",
+        "{gpu} のレンタル価格が同梱の価格表にないため、--max-monthly-cost を確認できません"
+        "（kotae/planning/data/prices.toml を参照）",
+    ),
+    "rec_perf_none": (
+        "no benchmark figure in the catalog",
+        "カタログにベンチマークの数値がありません",
+    ),
+    "rec_perf_alone": (
+        "its {n} benchmark figure(s) are reported by no other catalog model: not comparable",
+        "{n} 件のベンチマークはどれも他のモデルの報告がなく、比較できません",
+    ),
+    "rec_perf_rank": (
+        "mean percentile in {n} benchmark(s) shared with other models (e.g. {bench}: "
+        "{rank} among {of})",
+        "他のモデルと共通の {n} 件のベンチマークでの順位（百分位）の平均（例: {bench} で "
+        "{of} モデル中 {rank}）",
+    ),
+    "rec_perf_measured": (
+        "measured: {metric} {value} in your eval run {run} (set {set}, {n} questions)",
+        "自社測定: 評価ラン {run}（評価セット {set}、{n} 問）の {metric} {value}",
+    ),
+    "rec_license_ok": ("{license}: ok", "{license}: 問題なし"),
+    "rec_license_obligations": (
+        "{license}: ok, with {n} obligation(s)",
+        "{license}: 利用可（義務 {n} 件）",
+    ),
+    "rec_license_review": ("{license}: needs review: {detail}", "{license}: 要確認: {detail}"),
+    "rec_license_blocked": ("{license}: blocked: {detail}", "{license}: 利用不可: {detail}"),
+    "rec_community": ("community figures: {signals}", "コミュニティの指標: {signals}"),
+    "rec_community_none": (
+        "no community figures in the catalog",
+        "カタログにコミュニティの指標がありません",
+    ),
+    "rec_finetune_peft_recipe": (
+        "PEFT supports the architecture; LoRA recipe: {recipe}",
+        "PEFT がアーキテクチャに対応。LoRA の手順: {recipe}",
+    ),
+    "rec_finetune_peft": (
+        "PEFT supports the architecture; no LoRA recipe recorded",
+        "PEFT がアーキテクチャに対応。LoRA の手順は記録なし",
+    ),
+    "rec_finetune_no_peft_recipe": (
+        "PEFT does not support the architecture; LoRA recipe: {recipe}",
+        "PEFT はアーキテクチャに非対応。LoRA の手順: {recipe}",
+    ),
+    "rec_finetune_no_peft": (
+        "PEFT does not support the architecture",
+        "PEFT はアーキテクチャに非対応",
+    ),
+    "rec_finetune_recipe": (
+        "PEFT support unknown; LoRA recipe: {recipe}",
+        "PEFT の対応は不明。LoRA の手順: {recipe}",
+    ),
+    "rec_finetune_none": (
+        "PEFT support and LoRA recipes not in the catalog",
+        "PEFT の対応も LoRA の手順もカタログにありません",
+    ),
+    "rec_japanese": ("Japanese: {level}", "日本語: {level}"),
+    "rec_japanese_none": ("the sources do not say", "出典に記載がありません"),
+    "rec_excluded_license": ("license blocked: {detail}", "ライセンス上利用不可: {detail}"),
+    "rec_excluded_gpus": (
+        "needs {n} GPUs ({gpu}: {vram} GB at {dtype}, {context} tokens × {concurrency} "
+        "sequences); --gpu gives {have}",
+        "GPU が {n} 枚必要です（{gpu}: {dtype} で {vram} GB、{context} トークン × "
+        "{concurrency} 系列）。--gpu の指定は {have} 枚",
+    ),
+    "rec_excluded_gpus_at_least": (
+        "needs at least {n} GPUs ({gpu}: {vram} GB of weights and overhead at {dtype}; the KV "
+        "cache is not known: {facts} not in the catalog); --gpu gives {have}",
+        "GPU が少なくとも {n} 枚必要です（{gpu}: {dtype} で重みとオーバーヘッドだけで {vram} GB。"
+        "KV キャッシュは不明: カタログに {facts} がありません）。--gpu の指定は {have} 枚",
+    ),
+    "rec_excluded_context": (
+        "context window {window} tokens < the {context} tokens needed",
+        "コンテキスト長 {window} トークンが、必要な {context} トークンに足りません",
+    ),
+    "rec_excluded_cost": (
+        "{cost} a month (always on) > --max-monthly-cost {limit}",
+        "月額 {cost}（常時稼働）が --max-monthly-cost {limit} を超えます",
+    ),
+    "rec_heading": (
+        "Use case {use_case}: {context} tokens × {concurrency} sequences, languages {languages}, "
+        "GPU {gpu}",
+        "ユースケース {use_case}: {context} トークン × {concurrency} 系列、言語 {languages}、"
+        "GPU {gpu}",
+    ),
+    "rec_no_gpu": ("not given (hardware fit not checked)", "指定なし（ハードウェア適合は未確認）"),
+    "rec_weights": (
+        "Weights: {weights}{boost}",
+        "重み: {weights}{boost}",
+    ),
+    "rec_boost": (
+        " (japanese ×2: ja is among the languages)",
+        "（言語に ja を含むため japanese を 2 倍）",
+    ),
+    "rec_renormalized": (
+        "? = unknown: it does not count. Each total is the weighted mean over the criteria "
+        "known for that model (the weights renormalized); 'known' is the share of the weight "
+        "they hold.",
+        "? は不明で、合計に数えません。合計は、そのモデルで分かっている基準だけの加重平均です"
+        "（重みを正規化し直します）。「既知」はその基準の重みの割合です。",
+    ),
+    "rec_measured_notice": (
+        "measured = performance from your own eval runs, not the catalog: {models}",
+        "自社測定 = 性能はカタログではなく自社の評価ランの値: {models}",
+    ),
+    "rec_catalog_perf": (
+        "Catalog performance is a rank among the models that report the same benchmark "
+        "(figures of different tables are not compared).",
+        "カタログの性能は、同じベンチマークを報告したモデルの中での順位です"
+        "（別の表の数値は比べません）。",
+    ),
+    "rec_price": (
+        "USD/month: {price} per GPU-hour ({provider}, {pricing}, {date}) × 730 h × the GPUs "
+        "used, always on",
+        "米ドル/月: GPU 1 時間あたり {price}（{provider}、{pricing}、{date}）× 730 時間 × "
+        "使う GPU 数、常時稼働",
+    ),
+    "rec_price_stale": ("the price is stale: check it", "価格が古くなっています。確認してください"),
+    "rec_no_price_note": (
+        "Cost: no shipped rental price for {gpu}",
+        "費用: {gpu} のレンタル価格が同梱の価格表にありません",
+    ),
+    "rec_org_none": (
+        "No [organization] in kotae.toml: license clauses that depend on it need review.",
+        "kotae.toml に [organization] がないため、それに依存するライセンス条項は要確認です。",
+    ),
+    "rec_why": ("Why", "理由"),
+    "rec_excluded_heading": ("Excluded", "除外"),
+    "rec_none_ranked": ("no model is left to rank", "順位を付けられるモデルが残りません"),
+    "rec_more": (
+        "… {n} more ranked (--top N, or --json for all)",
+        "… ほか {n} モデル（--top N で表示件数、--json ですべて）",
+    ),
+    "rec_fit_fits": ("{used}× {gpu} ({vram} GB)", "{used}× {gpu}（{vram} GB）"),
+    "rec_fit_unknown": ("unknown", "不明"),
+    "rec_why_fit": ("fit: {detail}", "適合: {detail}"),
+    "rec_why_fit_fits": (
+        "{used}× {gpu}: {vram} GB of {usable} GB usable per GPU",
+        "{used}× {gpu}: GPU 1 枚あたり使える {usable} GB のうち {vram} GB",
+    ),
+    "rec_why_fit_unknown": (
+        "unknown: {facts} not in the catalog",
+        "不明: カタログに {facts} がありません",
+    ),
+    "rec_note_thin": ("under half the weight known", "既知の重みが半分未満"),
+    "rec_fit_not_checked": ("not checked", "未確認"),
+    "rec_note_measured": ("measured", "自社測定"),
+    "rec_note_fit_unknown": ("fit unknown", "適合不明"),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.
@@ -782,6 +957,17 @@ HEADERS: dict[str, str] = {
     "condition": "条件",
     "benchmark": "ベンチマーク",
     "why": "理由",
+    "rank": "順位",
+    "model": "モデル",
+    "total": "合計",
+    "performance": "性能",
+    "community": "コミュニティ",
+    "finetune": "微調整",
+    "japanese": "日本語",
+    "known": "既知",
+    "fit": "適合",
+    "USD/month": "米ドル/月",
+    "verdict": "判定",
 }
 
 

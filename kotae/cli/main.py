@@ -26,6 +26,7 @@ from kotae.cli import (
     licenses,
     log,
     models,
+    recommend,
     serve,
     sizing,
     users,
@@ -83,6 +84,7 @@ app.add_typer(log.log_app, name="log")
 catalog.register(models.models_app)
 licenses.register(models.models_app)
 sizing.register(models.models_app)
+recommend.register(models.models_app)
 app.add_typer(models.models_app, name="models")
 app.add_typer(models.config_app, name="config")
 cost.register(app)
