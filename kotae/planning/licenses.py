@@ -74,23 +74,12 @@ from typing import Any, Literal
 from kotae.config import OrganizationSettings
 from kotae.errors import QueryError
 from kotae.messages import t
-from kotae.planning.catalog import Condition, Fact, ModelCatalog, ModelEntry
+from kotae.planning.catalog import CONDITION_KINDS, Condition, Fact, ModelCatalog, ModelEntry
 
 Status = Literal["blocker", "review", "obligation", "note"]
 Verdict = Literal["ok", "ok_with_obligations", "needs_review", "blocked"]
 VERDICTS: tuple[Verdict, ...] = ("ok", "ok_with_obligations", "needs_review", "blocked")
-KINDS = (
-    "mau_limit",
-    "attribution",
-    "name_prefix",
-    "eu_exclusion",
-    "non_commercial",
-    "research_only",
-    "custom_license",
-    "acceptable_use",
-    "inherited",
-    "other",
-)
+KINDS = CONDITION_KINDS  # one list of condition kinds: the catalog's
 _UNVERIFIED = re.compile(r"\bunverified\b|\bnot (?:re-?)?read\b|\bnot verified\b|\bverify\b", re.I)
 _QUOTED_PREFIX = re.compile(
     r"['\"“‘]([^'\"”’]+)['\"”’]\s+(?:at the beginning|name prefix|prefix)", re.I
