@@ -882,6 +882,255 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rec_fit_not_checked": ("not checked", "未確認"),
     "rec_note_measured": ("measured", "自社測定"),
     "rec_note_fit_unknown": ("fit unknown", "適合不明"),
+    # kotae plan: the adoption plan (kotae/planning/plan.py)
+    "plan_title": ("Adoption plan", "導入計画書"),
+    "plan_subtitle": ("{name} (knowledge base {kb})", "{name}（ナレッジベース {kb}）"),
+    "plan_created": ("Created", "作成日"),
+    "plan_sources": ("Where the figures come from", "数値の出典"),
+    "plan_h_use_case": ("Use case and KPIs", "ユースケースと KPI"),
+    "plan_h_models": (
+        "Recommended models and license obligations",
+        "推奨モデルとライセンス上の義務",
+    ),
+    "plan_h_cost": ("Hardware and cost against GPT-4o", "ハードウェアと費用（GPT-4o との比較）"),
+    "plan_h_poc": ("PoC plan: eval set and success criteria", "PoC 計画: 評価セットと成功基準"),
+    "plan_h_governance": (
+        "Security and governance checklist",
+        "セキュリティとガバナンスのチェックリスト",
+    ),
+    "plan_h_operations": ("Operations plan", "運用計画"),
+    "plan_not_given": ("not given: {what}. {how}", "未指定: {what}。{how}"),
+    "plan_src_config": ("[use_case] of {path}", "{path} の [use_case]"),
+    "plan_src_run": (
+        "eval run {id} ({name}) on set {set}, {n} questions, {date}",
+        "評価実行 {id}（{name}）、評価セット {set}、{n} 問、{date}",
+    ),
+    "plan_measured": ("measured", "自社測定"),
+    "plan_catalog": ("catalog", "カタログ値"),
+    "plan_sizing": ("sizing model's bound (catalog)", "サイジングモデルの上限値（カタログ）"),
+    "plan_kpi_met": ("met", "達成"),
+    "plan_kpi_missed": ("not met", "未達"),
+    "plan_kpi_unmeasured": ("not measured", "未測定"),
+    "plan_kpi_no_run": ("no eval run yet", "評価実行なし"),
+    "plan_uc_name": ("name", "名前"),
+    "plan_uc_purpose": ("purpose", "目的"),
+    "plan_uc_users": ("users", "利用者"),
+    "plan_col_item": ("item", "項目"),
+    "plan_col_value": ("value", "内容"),
+    "plan_col_target": ("target", "目標"),
+    "plan_col_measured": ("measured", "測定値"),
+    "plan_col_verdict": ("verdict", "判定"),
+    "plan_col_rank": ("rank", "順位"),
+    "plan_col_model": ("model", "モデル"),
+    "plan_col_score": ("score", "スコア"),
+    "plan_col_license": ("license", "ライセンス"),
+    "plan_col_fit": ("fit", "適合"),
+    "plan_col_usd_month": ("USD/month", "米ドル/月"),
+    "plan_col_performance_from": ("performance from", "性能の根拠"),
+    "plan_col_option": ("option", "選択肢"),
+    "plan_col_monthly": ("monthly cost", "月額費用"),
+    "plan_col_per_million": ("per 1M tokens", "100 万トークンあたり"),
+    "plan_col_source_date": ("source date", "出典の日付"),
+    "plan_col_criterion": ("success criterion", "成功基準"),
+    "plan_col_when": ("measured", "測定方法"),
+    "plan_what_use_case": ("the use case", "ユースケース"),
+    "plan_how_use_case": (
+        "Add a [use_case] section with kpis to kotae.toml (kotae init DIR --use-case "
+        "knowledge-search writes one)",
+        "kotae.toml に kpis を含む [use_case] を追加してください（kotae init DIR --use-case "
+        "knowledge-search で作成できます）",
+    ),
+    "plan_what_run": ("a finished eval run", "完了した評価実行"),
+    "plan_how_run": (
+        "Run `kotae eval run --set samples/eval/questions.jsonl --all` (or your own set)",
+        "`kotae eval run --set samples/eval/questions.jsonl --all`（または自社の評価セット）を"
+        "実行してください",
+    ),
+    "plan_src_catalog": (
+        "the shipped model catalog (kotae/planning/data/models.toml; each fact's source: "
+        "kotae models show MODEL) and [organization] of kotae.toml",
+        "同梱のモデルカタログ（kotae/planning/data/models.toml。各事実の出典は kotae models "
+        "show MODEL）と kotae.toml の [organization]",
+    ),
+    "plan_uc_default": (
+        "[use_case] matches no template: ranked for {name}, kotae's default",
+        "[use_case] がどのテンプレートとも一致しないため、既定の {name} で順位付けしました",
+    ),
+    "plan_models_request": (
+        "Ranked for {use_case}: {context} tokens a request, {concurrency} at once, "
+        "languages {languages} (kotae models recommend).",
+        "{use_case} 向けに順位付け: 1 リクエスト {context} トークン、同時 {concurrency} 件、"
+        "言語 {languages}（kotae models recommend）。",
+    ),
+    "plan_how_gpu": (
+        "Give the GPUs, e.g. --gpu 1xL40S, to check the fit and price self-hosting",
+        "--gpu 1xL40S のように GPU を指定すると、適合と自前運用の費用を計算します",
+    ),
+    "plan_src_measured_models": (
+        "performance of {models}: measured by this knowledge base's eval runs",
+        "{models} の性能: このナレッジベースの評価実行による自社測定値",
+    ),
+    "plan_how_organization": (
+        "Add [organization] to kotae.toml (monthly active users, EU presence, "
+        "redistribution, industry) so that the license check can settle its conditions",
+        "kotae.toml に [organization]（月間利用者数、EU 拠点、再配布、業種）を追加すると、"
+        "ライセンス条件を確定できます",
+    ),
+    "plan_license_none": (
+        "{model} ({license}): no obligation or blocker found",
+        "{model}（{license}）: 義務・利用不可の条件は見つかりません",
+    ),
+    "plan_license_blocker": ("blocker", "利用不可"),
+    "plan_license_obligation": ("obligation", "義務"),
+    "plan_license_review": ("needs review", "要確認"),
+    "plan_volume_given": (
+        "Volume: {input} input and {output} output tokens a month (--tokens-per-month).",
+        "月間トークン数: 入力 {input}、出力 {output}（--tokens-per-month で指定）。",
+    ),
+    "plan_volume_default": (
+        "Volume: {input} input and {output} output tokens a month: kotae plan's default "
+        "(about 1,000 questions a working day); give yours with --tokens-per-month IN,OUT.",
+        "月間トークン数: 入力 {input}、出力 {output}（kotae plan の既定値、営業日あたり約 "
+        "1,000 問）。--tokens-per-month IN,OUT で指定できます。",
+    ),
+    "plan_src_prices": (
+        "the shipped price list (kotae/planning/data/prices.toml, compiled {date}); each "
+        "row's source date below",
+        "同梱の価格表（kotae/planning/data/prices.toml、{date} 作成）。各行の出典日付は下表",
+    ),
+    "plan_src_throughput": (
+        "throughput {decode} output tokens/s: {detail} ({origin})",
+        "スループット 毎秒 {decode} 出力トークン: {detail}（{origin}）",
+    ),
+    "plan_what_gpu_price": ("a rental price of {gpu}", "{gpu} のレンタル価格"),
+    "plan_how_gpu_price": (
+        "Price it with kotae cost --gpu GPU --price-per-hour PRICE",
+        "kotae cost --gpu GPU --price-per-hour PRICE で計算してください",
+    ),
+    "plan_what_throughput": ("the throughput", "スループット"),
+    "plan_how_throughput": (
+        "Measure it with an eval run of a generator, or give it to kotae cost --throughput",
+        "生成モデルの評価実行で測定するか、kotae cost --throughput で指定してください",
+    ),
+    "plan_break_even": (
+        "Break-even against {baseline}: {tokens} tokens a month on {setup}; at this "
+        "volume self-hosting is {now}.",
+        "{baseline} との損益分岐点: {setup} で月 {tokens} トークン。この量では自前運用の方が"
+        "{now}。",
+    ),
+    "plan_break_even_never": (
+        "Break-even against {baseline}: none; the API is cheaper per token at any volume.",
+        "{baseline} との損益分岐点: なし（どの量でも API の方がトークン単価が安い）。",
+    ),
+    "plan_cheaper_now": ("cheaper", "安い"),
+    "plan_dearer_now": ("dearer", "高い"),
+    "plan_cost_assumptions": (
+        "Self-hosting: always on (730 h a month), utilization {utilization}, no "
+        "engineering overhead counted (add it with kotae cost --engineering-per-month).",
+        "自前運用の前提: 常時稼働（月 730 時間）、稼働率 {utilization}、技術者の人件費は含み"
+        "ません（kotae cost --engineering-per-month で追加できます）。",
+    ),
+    "plan_what_eval_set": ("the eval set", "評価セット"),
+    "plan_poc_set": (
+        "Eval set: {set}, {n} questions (latest run {id}).",
+        "評価セット: {set}、{n} 問（最新の実行 {id}）。",
+    ),
+    "plan_when_eval": ("eval run (kotae eval run)", "評価実行（kotae eval run）"),
+    "plan_when_operation": (
+        "in operation (query log and feedback)",
+        "運用中に測定（検索ログとフィードバック）",
+    ),
+    "plan_poc_step1": (
+        "Ingest the PoC documents: kotae ingest DIR --kb DIR",
+        "PoC の文書を取り込む: kotae ingest DIR --kb DIR",
+    ),
+    "plan_poc_step2": (
+        "Write 50 to 200 real questions with their source documents (kotae eval synth drafts some)",
+        "実際の質問と出典文書を 50〜200 問用意する（kotae eval synth で下書きできます）",
+    ),
+    "plan_poc_step3": (
+        "Evaluate each configuration: kotae eval run --set FILE --all",
+        "構成ごとに評価する: kotae eval run --set FILE --all",
+    ),
+    "plan_poc_step4": (
+        "Compare them and share the report: kotae eval compare, kotae eval report",
+        "比較してレポートを共有する: kotae eval compare、kotae eval report",
+    ),
+    "plan_poc_step5": (
+        "Decide: every success criterion above met, or the gap and what closes it",
+        "判定する: 上の成功基準をすべて満たすか、未達の差と対策を示す",
+    ),
+    "plan_what_governance": ("the governance answers", "ガバナンスの回答ファイル"),
+    "plan_how_governance": (
+        "Give --governance FILE (template: samples/governance/knowledge-search.toml; "
+        "kotae governance assess asks the questions)",
+        "--governance FILE を指定してください（ひな形: samples/governance/knowledge-search.toml。"
+        "kotae governance assess で質問に答えられます）",
+    ),
+    "plan_src_governance": (
+        "answers in {path}, assessed {date} against the EU AI Act and Japan's AI Guidelines "
+        "for Business (kotae governance assess)",
+        "{path} の回答、{date} に EU AI 法と AI 事業者ガイドラインに照らして評価"
+        "（kotae governance assess）",
+    ),
+    "plan_risk": ("EU AI Act risk class: {risk}.", "EU AI 法のリスク区分: {risk}。"),
+    "plan_not_legal_advice": (
+        "Not legal advice: confirm with your legal team.",
+        "法的助言ではありません。法務部門に確認してください。",
+    ),
+    "plan_security1": (
+        "Confidential documents behind access rules: kotae ingest --acl GROUP, kotae acl",
+        "機密文書にアクセス制御を設定する: kotae ingest --acl GROUP、kotae acl",
+    ),
+    "plan_security2": (
+        "Every client with its own API key, revoked when it leaves: kotae keys",
+        "クライアントごとに API キーを発行し、不要になれば無効化する: kotae keys",
+    ),
+    "plan_security3": (
+        "Query log retention and who may read it decided: kotae log",
+        "検索ログの保存期間と閲覧者を決める: kotae log",
+    ),
+    "plan_security4": (
+        "The license obligations of section 2 met before launch",
+        "2 章のライセンス上の義務を公開前に満たす",
+    ),
+    "plan_ops1": (
+        "Keep the documents in sync: kotae ingest DIR on a schedule (unchanged files are skipped)",
+        "文書を同期する: kotae ingest DIR を定期実行（変更のないファイルは飛ばされます）",
+    ),
+    "plan_ops2": (
+        "Gate every change of model, prompt or settings: kotae eval gate",
+        "モデル・プロンプト・設定の変更ごとに回帰判定する: kotae eval gate",
+    ),
+    "plan_ops3": (
+        "Review the query log and unanswered questions every week: kotae log",
+        "検索ログと回答できなかった質問を毎週確認する: kotae log",
+    ),
+    "plan_ops4": (
+        "Re-check licenses when [organization] changes: kotae models license MODEL",
+        "[organization] が変わったらライセンスを再確認する: kotae models license MODEL",
+    ),
+    "plan_ops_kpis": (
+        "Measure the operational KPIs in operation: {kpis}",
+        "運用 KPI を運用中に測定する: {kpis}",
+    ),
+    "plan_ops_prices": (
+        "Re-check prices older than {days} days ([planning] max_price_age_days)",
+        "{days} 日より古い価格を再確認する（[planning] max_price_age_days）",
+    ),
+    "plan_cost_model": (
+        "Self-hosting priced for {model}: the best-ranked model that fits and whose shape the "
+        "catalog has.",
+        "自前運用は {model} で試算: 適合し、カタログに構造の情報がある最上位のモデル。",
+    ),
+    "plan_unknown_format": (
+        "unknown format {format!r}: use {choices}",
+        "形式 {format!r} は使えません: {choices}",
+    ),
+    "plan_no_governance_file": (
+        "--governance: no such file {path}",
+        "--governance: ファイル {path} がありません",
+    ),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.

@@ -26,6 +26,7 @@ from kotae.cli import (
     licenses,
     log,
     models,
+    plan,
     recommend,
     serve,
     sizing,
@@ -89,6 +90,7 @@ app.add_typer(models.models_app, name="models")
 app.add_typer(models.config_app, name="config")
 cost.register(app)
 governance.register(app)
+plan.register(app)
 
 
 @app.command()
