@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "docs"
 SHARED = Path(os.environ.get("KOTAE_SHARED", REPO.parent / "shared"))
 
+pytest_plugins = ["tests.browser"]  # the `chromium` fixture of the HTML-page tests
+
 # The fakes reach the CLI in a subprocess through kotae's own entry points (pyproject.toml);
 # in this process the tests register them directly, so they work from a source checkout too.
 EMBEDDERS.register("fake", create_fake_embedder)

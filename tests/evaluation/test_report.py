@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import random
 import re
-import shutil
 import struct
-import subprocess
 from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ from kotae.evaluation.report import (
     worst_questions,
     write_report,
 )
+from tests.browser import run_chromium
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -587,43 +585,6 @@ def test_write_report_replaces_atomically(tmp_path: Path) -> None:
 # -- in real headless Chromium ---------------------------------------------------------------
 
 WIDTH, HEIGHT = 1280, 2400
-BROWSER_TIMEOUT_S = 60
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium; the tests skip without it, except under ``make test-integration``
-    (``KOTAE_REQUIRE_INTEGRATION``), where a missing browser fails."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        reason = "no chromium binary (apt-get install chromium)"
-        if os.environ.get("KOTAE_NO_BROWSER"):  # .ci/run could not install it: said loudly
-            pytest.skip(f"{reason}; KOTAE_NO_BROWSER is set")
-        if os.environ.get("KOTAE_REQUIRE_INTEGRATION"):  # make test-integration: no silent skip
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return binary
-
-
-def run_chromium(binary: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Headless Chromium with a throwaway profile, colours unmanaged (sRGB) so that pixels
-    keep the page's exact colours."""
-    command = [
-        binary,
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--force-color-profile=srgb",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *args,
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ Markdown and HTML in both languages, and the HTML opened in headless Chromium.""
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,12 +16,12 @@ from kotae.evaluation.runner import load_config, run_eval
 from kotae.kb import init_kb
 from kotae.messages import t
 from kotae.planning.plan import SECTIONS
+from tests.browser import run_chromium
 from tests.conftest import REPO, SAMPLES
 from tests.test_cli import kotae
 
 EVAL_SET = REPO / "samples" / "eval" / "questions.jsonl"
 ANSWERS = REPO / "samples" / "governance" / "knowledge-search.toml"
-BROWSER_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -125,39 +123,6 @@ def test_bad_input_is_one_line_exit_2(demo_kb: Path, tmp_path: Path, args: list[
 
 
 # -- in real headless Chromium ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium; the tests skip without it, except under ``make test-integration``
-    (``KOTAE_REQUIRE_INTEGRATION``), where a missing browser fails."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        reason = "no chromium binary (apt-get install chromium)"
-        if os.environ.get("KOTAE_NO_BROWSER"):  # .ci/run could not install it: said loudly
-            pytest.skip(f"{reason}; KOTAE_NO_BROWSER is set")
-        if os.environ.get("KOTAE_REQUIRE_INTEGRATION"):  # make test-integration: no silent skip
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return binary
-
-
-def run_chromium(binary: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        binary,
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *args,
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 @pytest.mark.integration
