@@ -644,15 +644,17 @@ def render_sizing(results_dir: Path) -> list[str]:
                 f"{vram['what']}: {vram['computed_gib']:.2f} vs {vram['published_gib']:.2f} GiB "
                 f"({vram['error']:+.1%}) {_mark(vram['within_10pct'])}"
             )
-        shown = f"{decode['published_tokens_per_s']:,.1f}"
-        if decode.get("published_range"):
-            low, high = decode["published_range"]
-            shown += f" ({low:,.1f}–{high:,.1f})"
-        scope = "per sequence" if decode["kind"] == "per_sequence" else "all sequences"
-        decode_text = (
-            f"{shown} ≤ {decode['bound_tokens_per_s']:,.1f} ({decode['ratio']:.2f}; "
-            f"batch {decode['batch']}, {scope}) {_mark(decode['under_bound'])}"
-        )
+        decode_text = "not published"
+        if decode:
+            shown = f"{decode['published_tokens_per_s']:,.1f}"
+            if decode.get("published_range"):
+                low, high = decode["published_range"]
+                shown += f" ({low:,.1f}–{high:,.1f})"
+            scope = "per sequence" if decode["kind"] == "per_sequence" else "all sequences"
+            decode_text = (
+                f"{shown} ≤ {decode['bound_tokens_per_s']:,.1f} ({decode['ratio']:.2f}; "
+                f"batch {decode['batch']}, {scope}) {_mark(decode['under_bound'])}"
+            )
         source = pair["source"]
         label = source.get("label") or source["url"].split("/")[2]
         gpus = f"{pair['gpus']}× " if pair["gpus"] > 1 else ""
