@@ -12,7 +12,16 @@ Every fact is ``{value, source, date}`` (and an optional ``note``). The rules:
 - license facts (``license_name``, ``license_id``, ``commercial_use``) and the license
   conditions: the model's license URL (a ``LICENSE``, ``NOTICE``, ``USE_POLICY`` or licence
   file, or a URL the sheet's comment ties to the licence); the EU condition of Llama 4 cites
-  the Acceptable Use Policy; a MAU clause the URL whose comment names it;
+  the Acceptable Use Policy; a MAU clause the URL whose comment names it. Where that URL is a
+  third party's page, :data:`LICENSE_SOURCES` gives the licensor's own publication (its
+  GitHub file at a commit, its Hugging Face page, its docs), with a note quoting the words
+  that state the license and naming the sheet's URL; the facts and the conditions that cited
+  the sheet's URL take it (:data:`KEEP_CONDITION`: a condition whose text rests on something
+  else keeps its URL). A third party's page that stays cited because no page of the licensor
+  was found offline (:data:`THIRD_PARTY_LICENSE_PAGES`) is flagged: the fact's note, the
+  condition's ``params.source_note``, begin "third-party page; the licensor's text was not
+  found offline" (tested against an allow-list of licensors in
+  ``tests/planning/test_catalog.py``);
 - size, context, architecture, Japanese: the model card (``MODEL_CARD.md``, a README, the
   model's page), else the first URL;
 - a benchmark: the URL among the model's sources that its ``source`` text names
@@ -127,6 +136,12 @@ COMMIT_DATES = {
     "09ba20c4fc2613dc0450cd5fbb174a9a774cdfe1": "2026-08-21",
     # ZHUI/paddlenlp_model_readme (copies of the Hugging Face model cards)
     "99910a83950ba1390a0953075b13b0059f9dcf54": "2025-04-21",
+    # QwenLM/qwenlm.github.io (the Qwen blog), mistralai/platform-docs-public,
+    # deepseek-ai/DeepSeek-V3
+    "a55fd10480de419b462edb4d049c914813731b2e": "2024-09-19",
+    "7e70adff995f86c62e7ad1fe3c8645dc9f0a48ef": "2024-11-18",
+    "d61abb88fb5eef470e103a12a7d5444313e3dd6b": "2026-06-25",
+    "4c2fdb8f55e049553b9f4f1a3241f86d739c8cf8": "2024-12-26",
 }
 # Dates the sheet states for a source (its words in the comment).
 URL_DATES = {
@@ -141,6 +156,9 @@ URL_DATES = {
     # "2024-06-26 (Notice upload commit ...)"
     "https://huggingface.co/elyza/Llama-3-ELYZA-JP-8B/commit/"
     "50091a8fb7f44e9dcae2290a2f3cf45ff8f680d6": "2024-06-26",
+    # the page itself: "Create LICENSE ... sho-takase commited on Aug 6, 2024"
+    "https://huggingface.co/sbintuitions/sarashina2-70b/commits/"
+    "aa0165192efd780ac76591ed81de0939fafc1462/LICENSE": "2024-08-06",
 }
 _GITHUB_COMMIT = re.compile(r"^https://github\.com/[^/]+/[^/]+/blob/([0-9a-f]{40})/")
 
@@ -483,15 +501,27 @@ CODER_PAGES = {
     "blob/83c0546c452cd88e9908dcfa0968418d5e3da467/README.md",
 }
 CODER_LICENSE_NOTE = {
-    "Qwen/Qwen2.5-Coder-0.5B-Instruct": 'the repository page shows "License: apache-2.0"',
+    "Qwen/Qwen2.5-Coder-0.5B-Instruct": 'Qwen2.5-Coder blog (qwenlm.github.io): "Qwen2.5-Coder '
+    "0.5B / 1.5B / 7B / 14B / 32B are licensed under Apache 2.0, while 3B is under "
+    'Qwen-Research license"; model table: "Qwen2.5-Coder-0.5B ... Apache 2.0"',
     "Qwen/Qwen2.5-Coder-1.5B-Instruct": 'model card metadata "license: apache-2.0", with '
     'license_link to the repository\'s LICENSE file (commit "update README & LICENSE")',
 }
 
 
+# The license source where the model's page is not the one to cite (the 0.5B page read was
+# a file page, vocab.json, of the repository): the Qwen blog's table.
+CODER_BLOG = (
+    "https://github.com/QwenLM/qwenlm.github.io/blob/7e70adff995f86c62e7ad1fe3c8645dc9f0a48ef/"
+    "content/blog/qwen2.5-coder-family/index.md"
+)
+CODER_LICENSE_PAGES = {"Qwen/Qwen2.5-Coder-0.5B-Instruct": CODER_BLOG}
+
+
 def coder_entry(model: str, params: float, size: str, alias: str) -> dict[str, Any]:
     """A Qwen2.5-Coder model of the real-model benchmark (not in the reference sheet)."""
     page = CODER_PAGES[model]
+    license_page = CODER_LICENSE_PAGES.get(model, page)
     card = card_copy(model.split("/", 1)[1])
     license_note = CODER_LICENSE_NOTE[model]
     facts = {
@@ -512,9 +542,9 @@ def coder_entry(model: str, params: float, size: str, alias: str) -> dict[str, A
             f'README model table: Qwen2.5-Coder-{size}-instruct, length 32k; "The current '
             'config.json is set for context length up to 32,768 tokens" (YaRN beyond)',
         ),
-        "license_name": fact("Apache License 2.0", page, license_note),
-        "license_id": fact("Apache-2.0", page, license_note),
-        "commercial_use": fact("yes", page, f"Apache-2.0: {license_note}"),
+        "license_name": fact("Apache License 2.0", license_page, license_note),
+        "license_id": fact("Apache-2.0", license_page, license_note),
+        "commercial_use": fact("yes", license_page, f"Apache-2.0: {license_note}"),
         "japanese": fact(
             "not_official",
             page,
@@ -546,8 +576,8 @@ def coder_entry(model: str, params: float, size: str, alias: str) -> dict[str, A
             {
                 "kind": "other",
                 "text": f"Apache-2.0 ({license_note})",
-                "source": page,
-                "date": READ_ON,
+                "source": license_page,
+                "date": source_date(license_page, READ_ON),
                 "params": {},
             }
         ],
@@ -627,6 +657,178 @@ LICENSE_PROXY = {
 # entry whose terms stand for them. Swallow's instruct data came from "Gemma 2" (size not
 # stated): the catalog's Gemma 2 entries carry the same Gemma Terms of Use.
 LICENSE_ENTRY = {"Gemma Terms of Use": "google/gemma-2-9b-it"}
+
+# -- license sources -------------------------------------------------------------------------
+# The sheet's license URL is sometimes a third party's page (a quant's README, a fine-tune's
+# NOTICE, an aggregator). LICENSE_SOURCES replaces it with the licensor's own publication,
+# read for it: (url, the words that state the license). The license facts (license_name,
+# license_id, commercial_use) and the license conditions that cited the sheet's URL take the
+# new source; the note keeps the sheet's URL. A condition whose text rests on something the
+# new source does not say (``KEEP_CONDITION``) keeps the sheet's URL.
+QWEN25_BLOG = (
+    "https://github.com/QwenLM/qwenlm.github.io/blob/a55fd10480de419b462edb4d049c914813731b2e/"
+    "content/blog/qwen2.5-llm/index.md"
+)
+QWEN25_BLOG_SAYS = (
+    'Qwen2.5-LLM blog (qwenlm.github.io): "The majority of these models are licensed under '
+    "Apache 2.0, while Qwen2.5-3B and Qwen2.5-72B are governed by the Qwen Research License and "
+    'Qwen License, respectively"; model table, License column: "{size} ... {license}"'
+)
+
+
+def mistral_docs(slug: str) -> str:
+    """Mistral AI's documentation: the model's page data (weights, license, Hugging Face URL)."""
+    return (
+        "https://github.com/mistralai/platform-docs-public/blob/"
+        f"d61abb88fb5eef470e103a12a7d5444313e3dd6b/src/schema/models/models/{slug}.ts"
+    )
+
+
+def mistral_says(name: str, repo: str) -> str:
+    return (
+        f"Mistral AI docs, model page data of {name}: \"name: 'Instruct Weights', license: "
+        f"'Apache 2.0', ... url: 'https://huggingface.co/mistralai/{repo}'\""
+    )
+
+
+DEEPSEEK_V3_README = (
+    "https://github.com/deepseek-ai/DeepSeek-V3/blob/4c2fdb8f55e049553b9f4f1a3241f86d739c8cf8/"
+    "README.md"
+)
+DEEPSEEK_V3_LICENSE_MODEL = (
+    "https://github.com/deepseek-ai/DeepSeek-V3/blob/4c2fdb8f55e049553b9f4f1a3241f86d739c8cf8/"
+    "LICENSE-MODEL"
+)
+HF_PAGE_SAYS = 'the model\'s Hugging Face page (read at this revision) shows "License: {id}"'
+
+LICENSE_SOURCES: dict[str, tuple[str, str]] = {
+    "Qwen/Qwen2.5-3B-Instruct": (
+        QWEN25_BLOG,
+        QWEN25_BLOG_SAYS.format(size="Qwen2.5-3B", license="Qwen Research"),
+    ),
+    "Qwen/Qwen2.5-7B-Instruct": (
+        QWEN25_BLOG,
+        QWEN25_BLOG_SAYS.format(size="Qwen2.5-7B", license="Apache 2.0"),
+    ),
+    "Qwen/Qwen2.5-14B-Instruct": (
+        QWEN25_BLOG,
+        QWEN25_BLOG_SAYS.format(size="Qwen2.5-14B", license="Apache 2.0"),
+    ),
+    "Qwen/Qwen2.5-32B-Instruct": (
+        QWEN25_BLOG,
+        QWEN25_BLOG_SAYS.format(size="Qwen2.5-32B", license="Apache 2.0"),
+    ),
+    "mistralai/Mistral-7B-Instruct-v0.3": (
+        mistral_docs("mistral-7b-0-3"),
+        mistral_says("Mistral 7B (version 0.3)", "Mistral-7B-Instruct-v0.3"),
+    ),
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": (
+        mistral_docs("mixtral-8x7b-0-1"),
+        mistral_says("Mixtral 8x7B (version 0.1)", "Mixtral-8x7B-Instruct-v0.1"),
+    ),
+    "mistralai/Mistral-Small-24B-Instruct-2501": (
+        mistral_docs("mistral-small-3-0-25-01"),
+        mistral_says("Mistral Small 3.0 (25.01)", "Mistral-Small-24B-Instruct-2501")
+        + ' ("A small efficient and powerfull 24B open model for personal or commercial use")',
+    ),
+    "deepseek-ai/DeepSeek-V3": (
+        DEEPSEEK_V3_README,
+        'DeepSeek-V3 README, "7. License": "This code repository is licensed under the MIT '
+        "License. The use of DeepSeek-V3 Base/Chat models is subject to the Model License. "
+        'DeepSeek-V3 series (including Base and Chat) supports commercial use."',
+    ),
+    "microsoft/Phi-3-mini-128k-instruct": (
+        "https://huggingface.co/microsoft/Phi-3-mini-128k-instruct/tree/"
+        "f0541385717e94155200c9a8fd2cb5b340ff8935",
+        HF_PAGE_SAYS.format(id="mit") + ", with the LICENSE file of Microsoft's repository",
+    ),
+    "microsoft/phi-4": (
+        "https://huggingface.co/microsoft/phi-4/tree/381727a5ee103da6c1b14ecd3d39cd09832cbcf8",
+        HF_PAGE_SAYS.format(id="mit") + ' (LICENSE 1.11 kB, commit "fix(config.json): Adjusts '
+        '_name_or_path value."; the first upload, 0d1cd29, carried a 10.7 kB LICENSE)',
+    ),
+    "sbintuitions/sarashina2-70b": (
+        "https://huggingface.co/sbintuitions/sarashina2-70b/commits/"
+        "aa0165192efd780ac76591ed81de0939fafc1462/LICENSE",
+        "the sarashina2-70b repository (its LICENSE file's history: \"Create LICENSE ... "
+        'commited on Aug 6, 2024") shows "License: mit"; the sheet cited the license file of '
+        "sarashina2-8x70b, whose Sarashina Model NonCommercial License does not cover this model",
+    ),
+    "cyberagent/DeepSeek-R1-Distill-Qwen-32B-Japanese": (
+        "https://huggingface.co/cyberagent/DeepSeek-R1-Distill-Qwen-32B-Japanese/tree/main",
+        HF_PAGE_SAYS.format(id="mit").replace("read at this revision", "CyberAgent's repository")
+        + " (the sheet's source was an Ollama mirror)",
+    ),
+}
+# (model, pattern of a condition text): the condition keeps the sheet's URL (flagged when that
+# URL is a third party's), or takes the URL given.
+KEEP_CONDITION: dict[tuple[str, str], str | None] = {
+    # the CC-BY-4.0 relicensing story is the Hammer2.0 discussion's, not the blog's
+    ("Qwen/Qwen2.5-3B-Instruct", "derivative relicensed"): None,
+    ("deepseek-ai/DeepSeek-V3", "Attachment A"): DEEPSEEK_V3_LICENSE_MODEL,
+    ("deepseek-ai/DeepSeek-V3", "DeepSeek-V3-0324"): None,
+}
+THIRD_PARTY = "third-party page; the licensor's text was not found offline"
+# Third parties' pages that stay cited for a license fact or condition (no page of the
+# licensor that states it was found offline): each such fact carries the THIRD_PARTY note, each
+# such condition params.source_note.
+THIRD_PARTY_LICENSE_PAGES: dict[str, str] = {
+    "https://huggingface.co/rinna/gemma-2-baku-2b-it/blame/main/Notice": "rinna's Gemma 2 "
+    "fine-tune's Notice",
+    "https://huggingface.co/cortexso/gemma2": "a Cortex repackaging",
+    "https://huggingface.co/ggml-org/gemma-3-27b-it-GGUF/blob/main/README.md": "a GGUF "
+    "conversion's README",
+    "https://github.com/mudler/LocalAI/pull/9436/files": "a LocalAI pull request",
+    "https://huggingface.co/tokyotech-llm/Llama-3.1-Swallow-70B-Instruct-v0.1/discussions/1": (
+        "a Hugging Face discussion of the v0.1 model, where the tokyotech-llm org answers "
+        '"Instructions-tuned models have the Gemma license"'
+    ),
+    "https://docs.api.nvidia.com/nim/reference/"
+    "institute-of-science-tokyo-llama-3-1-swallow-70b-instruct-v01": "NVIDIA NIM's page of "
+    "the v0.1 model",
+    "https://huggingface.co/openthaigpt/openthaigpt1.5-7b-instruct/commit/"
+    "e6bac75d01d05e0e31a63075454e13c02da9dd13": "a derivative's paraphrase of the Qwen license",
+    "https://huggingface.co/blog/open-r1/update-4": "a Hugging Face blog post",
+    "https://huggingface.co/MadeAgents/Hammer2.0-3b/discussions/1": "a derivative's discussion",
+    "https://huggingface.co/deepseek-ai/DeepSeek-V3-Base/discussions/2": "a Hugging Face "
+    "discussion",
+}
+LICENSE_FACTS = ("license_name", "license_id", "commercial_use")
+
+
+def _license_sources(mid: str, facts: dict[str, Any], conditions: list[dict[str, Any]]) -> None:
+    """Lay :data:`LICENSE_SOURCES` over a model's license facts and conditions, and flag the
+    third parties' pages left (:data:`THIRD_PARTY_LICENSE_PAGES`)."""
+    if mid in LICENSE_SOURCES:
+        url, says = LICENSE_SOURCES[mid]
+        date = source_date(url, READ_ON)
+        old = facts["license_name"]["source"]
+        for name in LICENSE_FACTS:
+            data = facts[name]
+            cited = f"the reference sheet cited {data['source']}"
+            data["note"] = "; ".join(p for p in (data.get("note", ""), says, cited) if p)
+            data["source"], data["date"] = url, date
+        for condition in conditions:
+            if condition["source"] != old:
+                continue
+            kept = [
+                v
+                for (m, part), v in KEEP_CONDITION.items()
+                if m == mid and part in condition["text"]
+            ]
+            target = kept[0] if kept else url
+            if target is not None:
+                condition["source"], condition["date"] = target, source_date(target, READ_ON)
+    for name in LICENSE_FACTS:
+        data = facts.get(name)
+        if data is not None and data["source"] in THIRD_PARTY_LICENSE_PAGES:
+            why = f"{THIRD_PARTY} ({THIRD_PARTY_LICENSE_PAGES[data['source']]})"
+            data["note"] = f"{data['note']}; {why}" if data.get("note") else why
+    for condition in conditions:
+        if condition["source"] in THIRD_PARTY_LICENSE_PAGES:
+            why = f"{THIRD_PARTY} ({THIRD_PARTY_LICENSE_PAGES[condition['source']]})"
+            condition["params"]["source_note"] = why
+
 
 # -- license conditions ----------------------------------------------------------------------
 INHERITED = re.compile(
@@ -961,6 +1163,7 @@ def build_model(raw: dict[str, Any], comments: dict[str, Any], compiled_on: str)
         base_models.append(LICENSE_PROXY.get(base, base))
     conditions = _conditions(raw.get("license_conditions") or [], urls, compiled_on)
     benchmarks = benchmark_rows(raw.get("notable_benchmarks") or [], plain, compiled_on)
+    _license_sources(mid, facts, conditions)
     entry = {
         "id": mid,
         "family": raw["family"],

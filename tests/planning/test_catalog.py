@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -49,6 +50,139 @@ def catalog() -> ModelCatalog:
 
 
 # -- every fact has its source and date -----------------------------------------------------
+# -- license facts cite the licensor, or say they do not ----------------------------------------
+# Per vendor (the model id's org): the licensor's own places. A Hugging Face page must be of the
+# vendor's org and of this model (or its base/sibling: one name starts with the other, once
+# -Instruct/-Base/-it are dropped); a discussion is anyone's words, not the licensor's.
+LICENSOR_SOURCES: dict[str, tuple[str, ...]] = {
+    "meta-llama": ("https://github.com/meta-llama/", "https://huggingface.co/meta-llama/"),
+    "Qwen": (
+        "https://github.com/QwenLM/",
+        "https://huggingface.co/Qwen/",
+        "https://qwenlm.github.io/",
+    ),
+    "deepseek-ai": ("https://github.com/deepseek-ai/", "https://huggingface.co/deepseek-ai/"),
+    "mistralai": (
+        "https://github.com/mistralai/",
+        "https://huggingface.co/mistralai/",
+        "https://docs.mistral.ai/",
+    ),
+    "google": (
+        "https://github.com/google/",
+        "https://github.com/google-deepmind/",
+        "https://huggingface.co/google/",
+        "https://ai.google.dev/gemma/",
+    ),
+    "microsoft": ("https://github.com/microsoft/", "https://huggingface.co/microsoft/"),
+    "tokyotech-llm": (
+        "https://huggingface.co/tokyotech-llm/",
+        "https://github.com/swallow-llm/",
+        "https://swallow-llm.github.io/",
+    ),
+    "elyza": ("https://huggingface.co/elyza/",),
+    "llm-jp": ("https://huggingface.co/llm-jp/", "https://github.com/llm-jp/"),
+    "sbintuitions": ("https://huggingface.co/sbintuitions/",),
+    "rinna": ("https://huggingface.co/rinna/",),
+    "cyberagent": ("https://huggingface.co/cyberagent/",),
+}
+LICENSE_FACTS = ("license_name", "license_id", "commercial_use")
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"-(instruct|base|it)(?=-|$)", "", name.lower())
+
+
+def licensor_source(model_id: str, url: str) -> bool:
+    """Whether ``url`` is the licensor's own publication for ``model_id`` (see above)."""
+    org, name = model_id.split("/", 1)
+    if not url.startswith(LICENSOR_SOURCES.get(org, ())) or "/discussions/" in url:
+        return False
+    page = re.match(r"https://huggingface\.co/([^/]+)/([^/]+)", url)
+    if page and page.group(1) not in ("blog", "datasets", "spaces"):
+        mine, theirs = _stem(name), _stem(page.group(2))
+        return mine.startswith(theirs) or theirs.startswith(mine)
+    return True
+
+
+def unflagged_third_party_license_sources(catalog: ModelCatalog) -> list[str]:
+    """License facts and conditions that cite a page not the licensor's without saying so."""
+    bad = []
+    for model in catalog.models:
+        for name in LICENSE_FACTS:
+            fact = model.facts.get(name)
+            if fact is None or licensor_source(model.id, fact.source):
+                continue
+            if build.THIRD_PARTY not in fact.note:
+                bad.append(f"{model.id}: {name} cites {fact.source}")
+        for i, condition in enumerate(model.conditions, 1):
+            if licensor_source(model.id, condition.source):
+                continue
+            if not str(condition.params.get("source_note", "")).startswith(build.THIRD_PARTY):
+                bad.append(f"{model.id}: condition {i} cites {condition.source}")
+    return bad
+
+
+def test_license_facts_cite_the_licensor_or_are_flagged_third_party(
+    catalog: ModelCatalog,
+) -> None:
+    assert unflagged_third_party_license_sources(catalog) == []
+    # the cases the sheet got wrong now cite the licensor
+    for model, where in [
+        ("Qwen/Qwen2.5-7B-Instruct", "github.com/QwenLM/"),
+        ("Qwen/Qwen2.5-3B-Instruct", "github.com/QwenLM/"),
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1", "github.com/mistralai/"),
+        ("microsoft/phi-4", "huggingface.co/microsoft/phi-4/"),
+        ("sbintuitions/sarashina2-70b", "huggingface.co/sbintuitions/sarashina2-70b/"),
+        ("cyberagent/DeepSeek-R1-Distill-Qwen-32B-Japanese", "huggingface.co/cyberagent/"),
+        ("Qwen/Qwen2.5-Coder-0.5B-Instruct", "github.com/QwenLM/qwenlm.github.io/"),
+    ]:
+        fact = catalog.find(model).facts["license_name"]
+        assert where in fact.source, (model, fact.source)
+        assert fact.date != "" and "vocab.json" not in fact.source
+    qwen3b = catalog.find("Qwen/Qwen2.5-3B-Instruct").facts["license_id"]
+    assert "Qwen Research" in qwen3b.note and "Hammer2.0-3b" in qwen3b.note  # the sheet's URL
+    sarashina = catalog.find("sbintuitions/sarashina2-70b")
+    assert sarashina.value("license_id") == "MIT" and "8x70b" in sarashina.facts["license_id"].note
+    # what stays third-party says so, where `kotae models show` prints it
+    gemma = catalog.find("google/gemma-2-9b-it").facts["license_name"]
+    assert gemma.note.startswith(build.THIRD_PARTY)
+
+
+def test_the_license_source_check_catches_an_unflagged_third_party_page(
+    catalog: ModelCatalog,
+) -> None:
+    model = catalog.find("Qwen/Qwen2.5-7B-Instruct")
+    facts = dict(model.facts)
+    facts["license_name"] = replace(
+        facts["license_name"], source="https://huggingface.co/someone/a-quant/blob/main/README.md"
+    )
+    facts["license_id"] = replace(
+        facts["license_id"], source="https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/discussions/3"
+    )
+    sarashina = catalog.find("sbintuitions/sarashina2-70b")
+    wrong_model = dict(sarashina.facts)
+    wrong_model["license_name"] = replace(
+        wrong_model["license_name"],
+        source="https://huggingface.co/sbintuitions/sarashina2-8x70b/blob/main/LICENSE",
+    )
+    condition = replace(model.conditions[0], source="https://catalyzex.com/author/x", params={})
+    broken = ModelCatalog(
+        (
+            replace(model, facts=facts, conditions=(condition,)),
+            replace(sarashina, facts=wrong_model),
+        )
+    )
+    bad = unflagged_third_party_license_sources(broken)
+    assert any("Qwen2.5-7B-Instruct: license_name" in b for b in bad)
+    assert any("Qwen2.5-7B-Instruct: license_id" in b for b in bad)  # a discussion
+    assert any("Qwen2.5-7B-Instruct: condition 1" in b for b in bad)
+    assert any("sarashina2-70b: license_name" in b for b in bad)  # another model's page
+    flagged = replace(facts["license_name"], note=build.THIRD_PARTY)
+    facts["license_name"] = flagged
+    again = ModelCatalog((replace(model, facts=facts, conditions=()),))
+    assert not any("license_name" in b for b in unflagged_third_party_license_sources(again))
+
+
 def test_every_fact_condition_and_benchmark_has_a_url_source_and_a_date(
     catalog: ModelCatalog,
 ) -> None:
@@ -176,10 +310,9 @@ def test_conditions_of_each_kind_are_in_the_catalog(catalog: ModelCatalog) -> No
         for c in catalog.find("Llama-4-Scout-17B-16E-Instruct").conditions
         if c.kind == "eu_exclusion"
     )
-    assert kinds("Qwen/Qwen2.5-72B-Instruct")["mau_limit"] == {
-        "verified": False,
-        "mau": 100_000_000,
-    }
+    qwen72_mau = kinds("Qwen/Qwen2.5-72B-Instruct")["mau_limit"]
+    assert qwen72_mau["verified"] is False and qwen72_mau["mau"] == 100_000_000
+    assert qwen72_mau["source_note"].startswith(build.THIRD_PARTY)  # a derivative's paraphrase
     assert catalog.find("Qwen/Qwen2.5-72B-Instruct").value("license_id") == "custom"
     assert "research_only" in kinds("Qwen/Qwen2.5-3B-Instruct")
     assert "non_commercial" in kinds("sbintuitions/sarashina2-8x70b")
