@@ -234,8 +234,8 @@ PUBLISHED: list[JsonDict] = [
     },
     {
         "id": "llama-3.1-8b-bf16/a10",
-        "model": "Llama 3.1 8B, bf16 (the guide's log; see model_note)",
-        "engine": "vLLM (OCI AI Quick Actions container), bf16, gpu_memory_utilization 0.9",
+        "model": "Llama 3.1 8B, bf16 (unnamed in the guide: known by its weights, KV and context)",
+        "engine": "vLLM (OCI AI Quick Actions), bf16, gpu_memory_utilization 0.9, on an A10",
         "gpu": "A10G",
         "gpus": 1,
         "shape": LLAMA31_8B,
