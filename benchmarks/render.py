@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/render.py [--results DIR] [--doc docs/benchmarks.md]
 
 Only the text between the markers ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` for NAME in
-retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model, server-load and sizing is
+retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model, server-load, sizing and pii is
 replaced; the prose around them is left as written.
 """
 
@@ -719,6 +719,80 @@ def render_sizing(results_dir: Path) -> list[str]:
     return lines
 
 
+PII_KIND_ORDER = (
+    "email",
+    "phone",
+    "my_number",
+    "corporate_number",
+    "credit_card",
+    "postal_code",
+    "address",
+    "person",
+)
+
+
+def _pr(entry: JsonDict | None) -> str:
+    if not entry:
+        return "—"
+    return f"{entry['precision']:.3f} / {entry['recall']:.3f}"
+
+
+def render_pii(results_dir: Path) -> list[str]:
+    """kotae's PII recognizers on the labelled set, and Presidio's (pii_eval.py)."""
+    data = read_json(results_dir / "pii.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/pii_eval.py`._"]
+    kotae, size = data["kotae"], data["set"]
+    lines = [
+        f"{size['cases']} labelled texts ({size['languages']['ja']} Japanese, "
+        f"{size['languages']['en']} English; {size['negatives']} without PII), "
+        f"{sum(size['spans'].values())} gold spans; tuned on one half, reported on the other. "
+        "Precision / recall:",
+        "",
+        "| kind (spans) | tuning half, exact | report half, exact | report half, overlap |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for kind in (*PII_KIND_ORDER, "all"):
+        spans = sum(size["spans"].values()) if kind == "all" else size["spans"].get(kind, 0)
+        label = f"**all** ({spans})" if kind == "all" else f"{kind} ({spans})"
+        lines.append(
+            f"| {label} | {_pr(kotae['tune']['exact'].get(kind))} | "
+            f"{_pr(kotae['report']['exact'].get(kind))} | "
+            f"{_pr(kotae['report']['overlap'].get(kind))} |"
+        )
+    speed = data["kotae_speed"]
+    lines += [
+        "",
+        f"kotae: {speed['ms_per_text']:.3f} ms per text ({speed['mean_chars']:.0f} "
+        "characters on average, all kinds, one core).",
+    ]
+    presidio = data.get("presidio") or {}
+    if presidio.get("status") != "ok":
+        lines += [
+            "",
+            f"Presidio: {presidio.get('status', 'not run')} ({presidio.get('reason', '')}).",
+        ]
+    else:
+        both = data["comparison"]["all"]
+        lines += [
+            "",
+            f"Presidio {presidio['version']} ({presidio['setup']}; "
+            f"load {presidio['load_s']:.1f} s, "
+            f"{data['presidio_speed']['ms_per_text']:.3f} ms per text) on the kinds it covers, "
+            "whole set, exact spans:",
+            "",
+            "| kind | Presidio | kotae |",
+            "| --- | ---: | ---: |",
+        ]
+        for kind in (*presidio["kinds"], "all"):
+            lines.append(
+                f"| {kind} | {_pr(both['presidio']['exact'].get(kind))} | "
+                f"{_pr(both['kotae']['exact'].get(kind))} |"
+            )
+    lines += ["", measured_on([data])]
+    return lines
+
+
 def replace_section(text: str, name: str, body: list[str]) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
@@ -744,6 +818,7 @@ def main(argv: list[str] | None = None) -> int:
         "real-model": render_real_model,
         "server-load": render_server_load,
         "sizing": render_sizing,
+        "pii": render_pii,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

@@ -708,6 +708,7 @@ class _Logger:
 
         self.kb = kb
         self.user = access.user
+        self.reader = access
         self.access = access_record(access)
         self.options = options
         self.question = question
@@ -744,11 +745,21 @@ class _Logger:
         )
 
     def _record(self, entry: Any) -> int | None:
-        if not self.kb.settings.query_log:
-            return None
         from kotae.querylog import record
+        from kotae.security.audit import record_kb_query
 
-        return record(self.kb.catalog, entry, keep_days=self.kb.settings.log.keep_days)
+        log_id = None
+        if self.kb.settings.query_log:
+            log_id = record(self.kb.catalog, entry, keep_days=self.kb.settings.log.keep_days)
+        record_kb_query(
+            self.kb,
+            str(self.options.kind),
+            self.reader,
+            (s.document_id for s in self.sources),
+            status=entry.status,
+            log_id=log_id,
+        )
+        return log_id
 
     def write(self, answer: Answer) -> int | None:
         entry = self._entry(answer.status)

@@ -157,6 +157,25 @@ class LogSettings(BaseModel):
     keep_days: int | None = Field(default=None, ge=1)
 
 
+class AuditSettings(BaseModel):
+    """The audit log (``kotae audit``): on by default."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    # a file OUTSIDE the knowledge base rewritten with the chain's head after every entry,
+    # so that `kotae audit verify` also catches entries removed from the end
+    anchor_file: str | None = None
+
+
+class PrivacySettings(BaseModel):
+    """Personal data (``kotae pii``): the query and audit logs are always masked."""
+
+    model_config = ConfigDict(extra="forbid")
+    # mask personal data in prompts before they leave for the generator (restored in the
+    # answer the user sees): for an external API
+    mask_outgoing: bool = False
+
+
 class ServerSettings(BaseModel):
     """``kotae serve``: where it listens and the limits it enforces (safe defaults)."""
 
@@ -204,6 +223,21 @@ class OrganizationSettings(BaseModel):
     multimodal: bool | None = None  # sends images to the model
 
 
+class SecuritySettings(BaseModel):
+    """Encryption at rest (``kotae init --encrypt``; see docs/security.md). Written by
+    ``kotae init``: the salt and scrypt parameters that turn a passphrase into the master
+    key. The key itself is never stored here."""
+
+    model_config = ConfigDict(extra="forbid")
+    encrypted: bool = False
+    kdf: Literal["scrypt"] = "scrypt"
+    salt: str = Field(default="", pattern=r"^([0-9a-f]{32})?$")
+    scrypt_n: int = Field(default=2**15, ge=2**10, le=2**22)
+    scrypt_r: int = Field(default=8, ge=1, le=32)
+    scrypt_p: int = Field(default=1, ge=1, le=16)
+    key_file: str = ""  # a file holding the master key (else KOTAE_MASTER_KEY[_FILE])
+
+
 class BackendSettings(BaseModel):
     """A model backend chosen by name; other keys are the backend's own options."""
 
@@ -230,9 +264,12 @@ class Settings(BaseSettings):
     use_case: UseCaseSettings = Field(default_factory=UseCaseSettings)
     query_log: bool = True  # log every ask and search in the knowledge base
     log: LogSettings = Field(default_factory=LogSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     organization: OrganizationSettings = Field(default_factory=OrganizationSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @classmethod
     def settings_customise_sources(
@@ -349,6 +386,12 @@ query_log = true
 # Delete log entries older than keep_days (default: keep every entry).
 # [log]
 # keep_days = 365
+# The audit log (kotae audit verify|export) is on; keep its head outside the knowledge base:
+# [audit]
+# anchor_file = "/secure/kotae-audit-head.json"
+# Mask personal data in prompts sent to the generator (an external API), restored in answers:
+# [privacy]
+# mask_outgoing = true
 
 [chunking]
 max_tokens = 512

@@ -3,7 +3,9 @@
 Vectors are stored in the catalog (``chunk_vectors``, float32 blobs tagged with the model
 name): the vector index under ``index/vectors`` is derived from them and catches up by
 comparing id sets, so a crash or a model change never needs more than re-reading blobs,
-and a new model only re-embeds what it lacks (``kotae reindex --vectors``).
+and a new model only re-embeds what it lacks (``kotae reindex --vectors``). In an encrypted
+knowledge base the vector index lives in memory only: built from the catalog's vectors on
+first use, caught up the same way, never saved.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ class DenseIndex:
         from kotae.index.vectors import create_vector_index, load_vector_index
 
         kind = self.kb.settings.retrieval.vector_index
+        if self.kb.encrypted:
+            self._index = create_vector_index(kind, self.embedder.dim)
+            self.generation = -1
+            self.sync(self.kb.catalog.generation())
+            return self._index
         try:
             loaded = load_vector_index(self.path)
             meta = loaded.meta
@@ -83,8 +90,9 @@ class DenseIndex:
         for start in range(0, len(missing), 5000):
             ids, vecs = catalog.vectors_of(missing[start : start + 5000].tolist())
             index.add(ids, vecs)
-        self.path.mkdir(parents=True, exist_ok=True)
-        index.save(self.path, {"generation": target, "model": self.embedder.name})
+        if not self.kb.encrypted:
+            self.path.mkdir(parents=True, exist_ok=True)
+            index.save(self.path, {"generation": target, "model": self.embedder.name})
         self.generation = target
 
     def embed_missing(self) -> int:

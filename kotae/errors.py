@@ -10,6 +10,7 @@ Errors a question's asker may see also carry a Japanese message (``message_ja``)
     ├── ConfigError            invalid settings or kotae.toml
     ├── KnowledgeBaseError     no knowledge base, wrong schema, inconsistent state
     │   ├── IndexMismatchError an index built with another tokenizer / model
+    │   ├── EncryptionKeyError the master key is missing, wrong, or given for a plain one
     │   └── EmptyKnowledgeBaseError  nothing ingested yet
     ├── DocumentError          one file could not be ingested (the run goes on)
     │   ├── UnsupportedFormatError  no loader for this format ("convert to ...")
@@ -64,6 +65,11 @@ class KnowledgeBaseError(KotaeError):
 
 class IndexMismatchError(KnowledgeBaseError):
     """An index was built with a different tokenizer or model than the query path uses."""
+
+
+class EncryptionKeyError(KnowledgeBaseError):
+    """The master key of an encrypted knowledge base is missing, wrong or malformed, or a
+    key was given for a plain one; raised before anything is read or written."""
 
 
 class EmptyKnowledgeBaseError(KnowledgeBaseError):

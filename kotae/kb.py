@@ -9,6 +9,10 @@
 
 On open, a derived index whose generation lags the catalog catches up by re-indexing the
 documents changed since; one built with another analyzer, or lost, is rebuilt.
+
+An encrypted knowledge base (``kotae init --encrypt``, :mod:`kotae.security.crypto`) keeps
+everything in its SQLCipher catalog: its derived indexes live in memory only, built from
+the catalog on open and caught up the same way, and ``index/`` is never written.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,12 +31,16 @@ from kotae.acl import PUBLIC, AccessChange, fold_group, parse_groups, remove_rul
 from kotae.config import CONFIG_FILE, DEFAULT_TOML, Settings, load_settings
 from kotae.created import Undo, write_atomically
 from kotae.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, QueryError
-from kotae.index.catalog import Catalog, ChunkRow, DocumentRow
+from kotae.index.catalog import Catalog, ChunkRow, DocumentRow, database_errors
 from kotae.index.lexical import FieldWeights, IndexedChunk, LexicalIndex
+from kotae.security.crypto import Cipher, kb_cipher
 from kotae.text.tokenize import Tokenizer, default_tokenizer
 
 DB_FILE = "kotae.db"
 ENV_KB = "KOTAE_KB"
+# an encrypted knowledge base keeps this many generations of ``changes`` for the
+# in-memory indexes of other processes (a server's readers) to catch up from
+KEEP_CHANGES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,14 @@ def acl_terms_of(groups: Sequence[str]) -> tuple[str, ...]:
 class KnowledgeBase:
     """Open with :func:`open_kb` or create with :func:`init_kb`."""
 
-    def __init__(self, path: Path, settings: Settings | None = None, *, sync: bool = True):
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings | None = None,
+        *,
+        sync: bool = True,
+        cipher: Cipher | None = None,
+    ):
         self.path = path
         if not (path / DB_FILE).exists():
             raise KnowledgeBaseError(
@@ -100,7 +114,9 @@ class KnowledgeBase:
                 f"`kotae init {path}` で作成するか、--kb DIR / KOTAE_KB で指定してください",
             )
         self.settings = settings or load_settings(path / CONFIG_FILE)
-        self.catalog = Catalog(path / DB_FILE)
+        # the key is checked (and the catalog opened) before anything is written
+        self.cipher = kb_cipher(path, self.settings.security, cipher)
+        self.catalog = Catalog(path / DB_FILE, self.cipher)
         self.tokenizer: Tokenizer = default_tokenizer()
         self._lexical: LexicalIndex | None = None
         self._lock_depth = 0
@@ -168,7 +184,14 @@ class KnowledgeBase:
         return self.path / "index" / "lexical"
 
     @property
+    def encrypted(self) -> bool:
+        """Whether the knowledge base is encrypted: its derived indexes stay in memory."""
+        return self.cipher is not None
+
+    @property
     def lexical(self) -> LexicalIndex:
+        if self._lexical is None and self.encrypted:
+            self._lexical = self._rebuild_lexical(self.catalog.generation())
         if self._lexical is None:
             try:
                 self._lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)
@@ -189,8 +212,12 @@ class KnowledgeBase:
         """Bring every derived index up to the catalog generation (catch up or rebuild).
 
         Only one process writes at a time: while another one holds the write lock (an
-        ingestion in progress), readers use the index as it stands.
+        ingestion in progress), readers use the index as it stands. An encrypted knowledge
+        base builds or catches up its in-memory indexes (no lock: nothing is written).
         """
+        if self.encrypted:
+            self._sync_in_memory()
+            return
         meta = LexicalIndex.read_meta(self.lexical_dir)
         target = self.catalog.generation()
         up_to_date = (
@@ -215,6 +242,13 @@ class KnowledgeBase:
             lexical = LexicalIndex(self.lexical_dir, self.analyzer_id)
         except IndexMismatchError:
             lexical = None
+        self._lexical = self._caught_up(lexical, target)
+        self.catalog.prune_changes(target)
+        if self.dense_enabled:
+            self.dense.sync(target)
+
+    def _caught_up(self, lexical: LexicalIndex | None, target: int) -> LexicalIndex:
+        """``lexical`` at generation ``target``: changes replayed, or rebuilt."""
         if (
             lexical is None
             or lexical.generation > target
@@ -223,21 +257,41 @@ class KnowledgeBase:
                 and self.catalog.oldest_change() > lexical.generation + 1
             )
         ):
-            lexical = self._rebuild_lexical(target)
-        elif lexical.generation < target:
+            if lexical is not None:
+                lexical.rollback()
+            return self._rebuild_lexical(target)
+        if lexical.generation < target:
             changed = self.catalog.changed_since(lexical.generation)
             lexical.delete_documents(changed)
             lexical.add_chunks(self.indexed_chunks(self.catalog.chunks_of(changed)))
             lexical.commit(target)
-        self._lexical = lexical
-        self.catalog.prune_changes(target)
-        if self.dense_enabled:
+        return lexical
+
+    def _sync_in_memory(self) -> None:
+        """An encrypted knowledge base: bring the in-memory indexes to the catalog."""
+        target = self.catalog.generation()
+        if self._lexical is None or self._lexical.generation != target:
+            self._lexical = self._caught_up(self._lexical, target)
+        if self.dense_enabled and (self._dense is None or self._dense.generation != target):
             self.dense.sync(target)
+
+    def prune_changes(self, generation: int) -> None:
+        """Forget the changes the derived indexes have applied (an encrypted knowledge
+        base keeps :data:`KEEP_CHANGES` generations for other processes' in-memory
+        indexes to catch up from)."""
+        keep = KEEP_CHANGES if self.encrypted else 0
+        if generation - keep > 0:
+            self.catalog.prune_changes(generation - keep)
 
     def refresh(self) -> None:
         """Follow what another connection or process wrote (a server's reader): reload the
         lexical index when its ``index.json`` moved to another generation, and reload the
-        vectors when the catalog did. A reader never writes an index."""
+        vectors when the catalog did. A reader never writes an index (an encrypted knowledge
+        base's in-memory indexes catch up with the catalog)."""
+        if self.encrypted:
+            if self._lexical is not None or self._dense is not None:
+                self._sync_in_memory()
+            return
         meta = LexicalIndex.read_meta(self.lexical_dir)
         lexical = self._lexical
         if (
@@ -264,8 +318,11 @@ class KnowledgeBase:
         self._lexical = self._rebuild_lexical(self.catalog.generation())
 
     def _rebuild_lexical(self, target: int) -> LexicalIndex:
-        LexicalIndex.destroy(self.lexical_dir)
-        lexical = LexicalIndex(self.lexical_dir, self.analyzer_id, create=True)
+        if self.encrypted:
+            lexical = LexicalIndex(None, self.analyzer_id)
+        else:
+            LexicalIndex.destroy(self.lexical_dir)
+            lexical = LexicalIndex(self.lexical_dir, self.analyzer_id, create=True)
         lexical.add_chunks(self.indexed_chunks(self.catalog.all_chunks()))
         lexical.commit(target)
         return lexical
@@ -339,19 +396,31 @@ class KnowledgeBase:
         knowledge base has ``query_log = false``."""
         from kotae.querylog import log_search
         from kotae.retrieval import search
+        from kotae.security.audit import record_kb_query
 
         access = access or Access.public()
         logging = self.settings.query_log if log is None else log
         started = time.perf_counter()
         keep_days = self.settings.log.keep_days
+        audited = log is not False  # log=False: a caller that logs the request itself
         try:
             results = search(self, query, k=k, access=access)
         except Exception as exc:
+            log_id = None
             if logging:
-                log_search(self.catalog, query, access, [], started, exc, keep_days=keep_days)
+                log_id = log_search(
+                    self.catalog, query, access, [], started, exc, keep_days=keep_days
+                )
+            if audited:
+                record_kb_query(self, "search", access, [], status="error", log_id=log_id)
             raise
+        log_id = None
         if logging:
-            log_search(self.catalog, query, access, results, started, keep_days=keep_days)
+            log_id = log_search(self.catalog, query, access, results, started, keep_days=keep_days)
+        if audited:
+            status = "ok" if results else "no_evidence"
+            documents = (r.document_id for r in results)
+            record_kb_query(self, "search", access, documents, status=status, log_id=log_id)
         return results
 
     def ingest(self, paths: Sequence[Path], **kwargs: Any) -> Any:
@@ -438,11 +507,20 @@ def use_case_template(name: str) -> str:
     return (Path(__file__).parent / "use_cases" / f"{name}.toml").read_text("utf-8")
 
 
-def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
+def init_kb(
+    path: Path,
+    use_case: str | None = None,
+    *,
+    encrypt: bool = False,
+    key_file: Path | None = None,
+) -> KnowledgeBase:
     """Create a knowledge base in ``path`` (an existing one is opened, not overwritten).
 
     ``use_case`` appends that use case's ``[use_case]`` template with its KPIs to
     ``kotae.toml`` (once: a file that already has a ``[use_case]`` section is an error).
+    ``encrypt`` creates it encrypted (docs/security.md) with the master key of
+    ``key_file`` (recorded in ``[security] key_file``), else of ``$KOTAE_MASTER_KEY`` /
+    ``$KOTAE_MASTER_KEY_FILE``; a plain knowledge base already there is an error.
     A path that is a file, or cannot be created, is a :class:`KnowledgeBaseError`, and
     whatever this call created before the failure is removed again.
     """
@@ -464,15 +542,23 @@ def init_kb(path: Path, use_case: str | None = None) -> KnowledgeBase:
     text = current if current is not None else DEFAULT_TOML
     if template is not None:
         text = text.rstrip("\n") + "\n\n" + template
+    cipher = None
+    if encrypt:
+        from kotae.security.crypto import encrypted_kb_settings
+
+        cipher, text = encrypted_kb_settings(path, text, key_file)
+        if (path / DB_FILE).exists():
+            return KnowledgeBase(path)
     made = (CONFIG_FILE, DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", "index", "write.lock")
     undo = Undo.before(path, made)
+    failures: tuple[type[BaseException], ...] = (OSError, *database_errors())
     try:
         path.mkdir(parents=True, exist_ok=True)
         if text != current:
             write_atomically(config, text)
-        Catalog(path / DB_FILE).close()
-        return KnowledgeBase(path)
-    except (OSError, sqlite3.Error) as exc:
+        Catalog(path / DB_FILE, cipher).close()
+        return KnowledgeBase(path, cipher=cipher)
+    except failures as exc:
         undo.run()
         reason = getattr(exc, "strerror", None) or str(exc)
         raise KnowledgeBaseError(f"cannot create a knowledge base in {path}: {reason}") from exc

@@ -40,6 +40,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_no_embedder": ("none (lexical search only)", "なし（全文検索のみ）"),
     "status_vectors": ("vector index", "ベクトル索引"),
     "kb_ready": ("knowledge base ready in {path}", "ナレッジベースを用意しました: {path}"),
+    "kb_encrypted": (
+        "encrypted at rest: keep the master key safe, it cannot be recovered",
+        "保存データを暗号化しました。マスター鍵は復元できないので安全に保管してください",
+    ),
+    "rekey_done": (
+        "re-encrypted {path} with the new master key ({files} sealed file(s))",
+        "{path} を新しいマスター鍵で暗号化し直しました（暗号化ファイル {files} 件）",
+    ),
+    "rekey_resumed": (
+        "finished the interrupted key change of {path}: the new master key opens it",
+        "{path} の中断された鍵の変更を完了しました。新しいマスター鍵で開けます",
+    ),
     "ingest_summary": (
         "added {added}, updated {updated}, unchanged {unchanged}, removed {removed}, "
         "skipped {skipped}, failed {failed}; {chunks} chunks, {mb:.1f} MB in {seconds:.1f} s",
@@ -57,6 +69,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "embedded": ("embedded {n} chunks", "{n} チャンクをベクトル化しました"),
     "removed_documents": ("removed {n} document(s)", "{n} 件の文書を削除しました"),
     "removed_user": ("removed user {name}", "ユーザー {name} を削除しました"),
+    "audit_ok": (
+        "the audit log holds: {n} entries checked, head {seq} ({hash}…)",
+        "監査ログは改ざんされていません: {n} 件を検証、先頭 {seq} ({hash}…)",
+    ),
+    "audit_anchored": (" and it matches the anchor", "。アンカーとも一致します"),
+    "audit_bad": (
+        "the audit log does NOT hold: entry #{position} (seq {seq}): {reason} "
+        "({n} entries before it are intact)",
+        "監査ログが改ざんされています: {position} 件目 (seq {seq}): {reason} "
+        "(それより前の {n} 件は正常です)",
+    ),
+    "audit_bad_anchor": (
+        "cannot read the anchor {path}: {reason}",
+        "アンカー {path} を読めません: {reason}",
+    ),
+    "audit_bad_export": (
+        "cannot read the export {path}: {reason}",
+        "エクスポート {path} を読めません: {reason}",
+    ),
+    "audit_bad_format": (
+        "unknown format {format!r}: jsonl or csv",
+        "形式 {format!r} は使えません: jsonl か csv です",
+    ),
     "wrote": ("wrote {path}", "書き出しました: {path}"),
     "access_changed": (
         "access changed for {n} document(s)",
@@ -1131,6 +1166,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--governance: no such file {path}",
         "--governance: ファイル {path} がありません",
     ),
+    "pii_unknown_kind": (
+        "--kind: unknown kind {kind}: use {kinds}",
+        "--kind: 種別 {kind} はありません（{kinds} から選択）",
+    ),
+    "pii_paths_and_kb": (
+        "give files and folders to scan, or --kb to scan the knowledge base, not both",
+        "スキャンするファイルとフォルダー、またはナレッジベースの --kb の"
+        "どちらか一方を指定してください",
+    ),
+    "pii_nothing_to_scan": (
+        "nothing to scan: give files or folders, or --kb DIR for a knowledge base",
+        "スキャン対象がありません。ファイルかフォルダー、"
+        "またはナレッジベースの --kb DIR を指定してください",
+    ),
+    "pii_summary": (
+        "{documents} document(s) scanned, {with_pii} with personal information, "
+        "{findings} finding(s); {failed} failed",
+        "{documents} 件の文書をスキャン、個人情報を含む文書 {with_pii} 件、"
+        "検出 {findings} 件。失敗 {failed} 件",
+    ),
 }
 
 # Table headers: the English header as given to print_table, and its Japanese.
@@ -1217,6 +1272,10 @@ HEADERS: dict[str, str] = {
     "fit": "適合",
     "USD/month": "米ドル/月",
     "verdict": "判定",
+    "findings": "検出数",
+    "kinds": "種別ごと",
+    "where": "位置",
+    "masked context": "前後の文（マスク済み）",
 }
 
 

@@ -129,7 +129,7 @@ def record(store: Store, entry: LogEntry, *, keep_days: int | None = None) -> in
     """Append ``entry``; returns its id (also set on ``entry``). With ``keep_days``,
     entries older than that are deleted (checked at most once an hour)."""
     entry.created_at = entry.created_at or _now().isoformat(timespec="milliseconds")
-    row = entry.to_dict()
+    row = masked_row(entry.to_dict())
     row.pop("id")
     row.pop("redacted")
     entry.id = store.log_insert(row)
@@ -140,6 +140,36 @@ def record(store: Store, entry: LogEntry, *, keep_days: int | None = None) -> in
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_MASKED_TEXT = ("question", "query", "answer", "error")
+_MASKED_CITATION = ("title", "snippet")
+
+
+def masked_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with personal data masked (:func:`kotae.privacy.pii.mask_pii`) in every text
+    the log keeps: the question, the query, the answer, the error, each prompt message and
+    each citation's title and snippet. The log is always masked."""
+    from kotae.privacy.pii import mask_pii
+
+    out = dict(row)
+    for name in _MASKED_TEXT:
+        if isinstance(out.get(name), str):
+            out[name] = mask_pii(out[name])
+    if out.get("prompt"):
+        out["prompt"] = [
+            {**m, "content": mask_pii(m["content"])} if isinstance(m.get("content"), str) else m
+            for m in out["prompt"]
+        ]
+    if out.get("citations"):
+        out["citations"] = [
+            {
+                **c,
+                **{k: mask_pii(c[k]) for k in _MASKED_CITATION if isinstance(c.get(k), str)},
+            }
+            for c in out["citations"]
+        ]
+    return out
 
 
 def list_entries(

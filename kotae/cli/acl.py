@@ -22,6 +22,7 @@ from kotae.cli.common import (
 )
 from kotae.kb import Access, KnowledgeBase, open_kb
 from kotae.messages import t
+from kotae.security.audit import record_kb
 
 acl_app = typer.Typer(
     help="Access rules: which groups may read the documents under a path.",
@@ -101,7 +102,10 @@ def acl_set(
         if not path.exists() and not Path(str(path).split("#")[0]).exists():
             err_console.print(escape(t("acl_path_missing", path=str(path))))
     with open_kb(kb) as base:
-        changes = base.set_acl(_sources(paths), [] if public else list(groups or ()))
+        sources = _sources(paths)
+        wanted = [] if public else list(groups or ())
+        changes = base.set_acl(sources, wanted)
+        _audit(base, "acl.set", sources, changes, wanted)
     _report(changes, json_out)
 
 
@@ -113,8 +117,26 @@ def acl_remove(paths: PathsArgument, json_out: JsonOption = False, kb: KbOption 
     Example: kotae acl remove ./docs/confidential/press-release.md
     """
     with open_kb(kb) as base:
-        changes = base.remove_acl(_sources(paths))
+        sources = _sources(paths)
+        changes = base.remove_acl(sources)
+        _audit(base, "acl.removed", sources, changes, None)
     _report(changes, json_out)
+
+
+def _audit(
+    base: KnowledgeBase,
+    action: str,
+    sources: list[str],
+    changes: list[AccessChange],
+    groups: list[str] | None,
+) -> None:
+    detail: dict[str, object] = {
+        "paths": sources,
+        "documents": [c.document_id for c in changes],
+    }
+    if groups is not None:
+        detail["groups"] = groups
+    record_kb(base, action, target=",".join(sources), detail=detail)
 
 
 def _report(changes: list[AccessChange], json_out: bool) -> None:

@@ -9,7 +9,6 @@ configured is shown once per knowledge base and language (`--notice`: every time
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from kotae.backends.generators import Generator, create_generator
 from kotae.cli.common import JsonOption, KbOption, console, err_console, fail, print_json
 from kotae.config import CONFIG_FILE, Settings, load_settings
 from kotae.errors import KotaeError, localized
+from kotae.index.catalog import database_errors
 from kotae.kb import Access, KnowledgeBase, find_kb_dir
 from kotae.messages import t, ui_language
 from kotae.text.language import detect_language
@@ -106,7 +106,10 @@ def configured_generator(settings: Settings) -> Generator | None:
     """The ``[generator]`` backend, or ``None`` when none is configured."""
     if not settings.generator.backend:
         return None
-    return create_generator(settings.generator.backend, settings.generator.options())
+    from kotae.privacy.outgoing import protect
+
+    generator = create_generator(settings.generator.backend, settings.generator.options())
+    return protect(generator, settings)
 
 
 def _access(base: KnowledgeBase, as_user: str | None, groups: str | None, all_: bool) -> Access:
@@ -190,7 +193,7 @@ def notice_to_show(base: KnowledgeBase, answer: Answer, *, always: bool = False)
         if base.catalog.get_meta(key) is not None:
             return None
         base.catalog.set_meta(key, "1")
-    except sqlite3.Error:  # a read-only knowledge base: show it rather than fail
+    except database_errors():  # a read-only knowledge base: show it rather than fail
         pass
     return answer.notice
 

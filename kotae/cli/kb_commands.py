@@ -35,6 +35,7 @@ from kotae.cli.common import (
 from kotae.kb import find_kb_dir, init_kb, open_kb
 from kotae.messages import header, t
 from kotae.retrieval import SearchResult
+from kotae.security.audit import record_kb
 
 if TYPE_CHECKING:
     from kotae.ingest import IngestReport
@@ -60,6 +61,23 @@ def init(
             "knowledge-search, faq-support or drafting.",
         ),
     ] = None,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Encrypt everything it stores (SQLCipher catalog, indexes in memory only) "
+            "with the master key of KOTAE_MASTER_KEY, KOTAE_MASTER_KEY_FILE or --key-file: "
+            "a passphrase or 64 hex characters (see docs/security.md).",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="With --encrypt: a file holding the master key; its path (never the key) "
+            "is recorded in kotae.toml so later commands find it.",
+        ),
+    ] = None,
     kb: NewKbOption = None,
 ) -> None:
     """Create a knowledge base (kotae.toml, kotae.db, index/) in DIRECTORY, else in --kb,
@@ -72,8 +90,12 @@ def init(
     if directory is not None and kb is not None and Path(kb).resolve() != Path(directory).resolve():
         fail(t("init_two_dirs", directory=directory, kb=kb))
     path = Path(directory) if directory is not None else find_kb_dir(kb)
-    with init_kb(path, use_case=use_case) as created:
+    if key_file is not None and not encrypt:
+        fail(t("usage_error", detail="--key-file needs --encrypt"))
+    with init_kb(path, use_case=use_case, encrypt=encrypt, key_file=key_file) as created:
         console.print(t("kb_ready", path=escape(str(created.path))))
+        if created.encrypted:
+            console.print(t("kb_encrypted"))
         if use_case:
             console.print(
                 f"use case {use_case!r}: edit the KPIs and targets in "
@@ -146,6 +168,10 @@ def ingest(
             exclude=exclude,
             on_total=on_total,
         )
+        summary = report.to_dict()
+        detail = {key: summary[key] for key in ("added", "updated", "removed", "chunks")}
+        detail.update(paths=[str(p) for p in paths], groups=groups, failed=len(report.failures))
+        record_kb(base, "documents.ingested", target=",".join(map(str, paths)), detail=detail)
     if json_out:
         print_json(report.to_dict(verbose=verbose))
     else:
@@ -465,4 +491,5 @@ def docs_remove(
                 fail(t("no_document_removed", target=target))
             ids.extend(d.id for d in found)
         removed = base.remove_documents(ids, all_or_nothing=True)
+        record_kb(base, "documents.removed", target=",".join(targets), detail={"documents": ids})
     console.print(t("removed_documents", n=removed))

@@ -15,6 +15,7 @@ import typer
 from kotae.cli import (
     acl,
     ask,
+    audit,
     bench,
     catalog,
     cost,
@@ -26,8 +27,10 @@ from kotae.cli import (
     licenses,
     log,
     models,
+    pii,
     plan,
     recommend,
+    rekey,
     serve,
     sizing,
     users,
@@ -82,6 +85,8 @@ eval_sets.register(eval_app)
 eval_runs.register(eval_app)
 app.add_typer(eval_app, name="eval")
 app.add_typer(log.log_app, name="log")
+app.add_typer(pii.pii_app, name="pii")
+app.add_typer(audit.audit_app, name="audit")
 catalog.register(models.models_app)
 licenses.register(models.models_app)
 sizing.register(models.models_app)
@@ -91,6 +96,7 @@ app.add_typer(models.config_app, name="config")
 cost.register(app)
 governance.register(app)
 plan.register(app)
+rekey.register(app)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from kotae.cli.common import JsonOption, KbOption, console, fail, print_json, print_table
 from kotae.kb import open_kb
 from kotae.messages import t
+from kotae.security.audit import record_kb
 from kotae.security.auth import ROLES, check_role, get_user, list_keys, list_users, now_utc
 from kotae.security.auth import set_role as store_role
 
@@ -68,7 +69,13 @@ def users_add(
         base.set_user(name, wanted)
         catalog = base.catalog
         user = store_role(catalog, name, checked) if checked else get_user(catalog, name)
-    assert user is not None
+        assert user is not None
+        before = (
+            None if existing is None else {"groups": list(existing.groups), "role": existing.role}
+        )
+        after = {"groups": list(user.groups), "role": user.role}
+        if before != after:
+            record_kb(base, "user.set", target=user.name, detail={"before": before, "after": after})
     if json_out:
         print_json(user.to_dict())
         return
@@ -106,6 +113,7 @@ def users_remove(name: NameArgument, kb: KbOption = None) -> None:
         keys = len(list_keys(base.catalog, name))
         if not base.catalog.remove_user(name):  # their keys go too (foreign key cascade)
             fail(t("no_user", name=name))
+        record_kb(base, "user.removed", target=name, detail={"keys_removed": keys})
     if keys:
         console.print(t("removed_user_keys", name=escape(name), n=keys))
     else:

@@ -17,16 +17,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kotae.acl import PUBLIC as PUBLIC  # the ACL term every reader may see (re-exported)
 from kotae.acl import file_of, fold_group
 from kotae.documents.model import Chunk
 from kotae.errors import KnowledgeBaseError
+from kotae.index.catalog_audit import AuditTables
 from kotae.index.catalog_evals import EvalTables
 from kotae.index.catalog_log import LogTables
 from kotae.index.catalog_service import ServiceTables
 from kotae.index.catalog_vectors import VectorTables
+
+if TYPE_CHECKING:
+    from kotae.security.crypto import Cipher
 
 
 def _migrate_acl_rules(con: sqlite3.Connection) -> None:
@@ -93,6 +97,32 @@ def _fold_stored_groups(con: sqlite3.Connection) -> None:
 def _split(groups: object) -> tuple[str, ...]:
     """``group_concat(grp, char(31))`` -> sorted names (NULL = public = ())."""
     return tuple(sorted(str(groups).split("\x1f"))) if groups else ()
+
+
+AUDIT_SCHEMA = (
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_log_by_time ON audit_log(at)",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+
+
+def _migrate_audit(con: sqlite3.Connection) -> None:
+    """0007: the append-only, hash-chained audit log (its triggers hold semicolons, so the
+    statements are run one by one rather than split)."""
+    for statement in AUDIT_SCHEMA:
+        con.execute(statement)
 
 
 Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
@@ -254,6 +284,7 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    ("0007_audit", _migrate_audit),
 ]
 
 
@@ -315,14 +346,70 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the catalog with the settings kotae relies on (WAL, foreign keys)."""
-    con = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    con.execute("PRAGMA journal_mode=WAL")
+def connect(path: Path, cipher: Cipher | None = None) -> sqlite3.Connection:
+    """Open the catalog with the settings kotae relies on (WAL, foreign keys).
+
+    With ``cipher`` (an encrypted knowledge base) the connection is SQLCipher's, keyed
+    before anything is read, with temporary tables and indexes kept in memory; a wrong
+    key is an :class:`~kotae.errors.EncryptionKeyError` raised before anything is written.
+    SQLCipher's connection and cursor follow the same DB-API as :mod:`sqlite3` (its
+    exceptions are other classes: catch :func:`database_errors`).
+    """
+    if cipher is None:
+        con = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            con.close()
+            if "not a database" in str(exc):
+                raise _unreadable(path) from None
+            raise
+    else:
+        con = _connect_encrypted(path, cipher)
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA foreign_keys=ON")
     con.execute("PRAGMA busy_timeout=30000")
     return con
+
+
+def _connect_encrypted(path: Path, cipher: Cipher) -> sqlite3.Connection:
+    from kotae.security.crypto import require_crypto_libraries, wrong_key
+
+    require_crypto_libraries()
+    from sqlcipher3 import dbapi2
+
+    con: Any = dbapi2.connect(
+        str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+    )
+    try:
+        con.execute("PRAGMA cipher_log_level = NONE")
+        con.execute(f"PRAGMA key = {cipher.pragma_key()}")
+        con.execute("PRAGMA temp_store = MEMORY")
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # checks the key
+        con.execute("PRAGMA journal_mode=WAL")
+    except dbapi2.DatabaseError:
+        con.close()
+        raise wrong_key(path.parent) from None
+    return con  # type: ignore[no-any-return]
+
+
+def _unreadable(path: Path) -> KnowledgeBaseError:
+    return KnowledgeBaseError(
+        f"{path} is not a readable catalog: it is damaged, or encrypted while "
+        f"{path.parent}/kotae.toml lacks `[security] encrypted = true`",
+        message_ja=f"{path} を読めません。壊れているか、暗号化されているのに "
+        f"{path.parent}/kotae.toml に `[security] encrypted = true` がありません",
+    )
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """The exception classes of a catalog connection: :mod:`sqlite3`'s and, when
+    installed, SQLCipher's (another class tree with the same names)."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, dbapi2.Error)
 
 
 def migrate(con: sqlite3.Connection) -> list[str]:
@@ -358,12 +445,13 @@ def migrate(con: sqlite3.Connection) -> list[str]:
     return applied
 
 
-class Catalog(VectorTables, EvalTables, LogTables, ServiceTables):
+class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables):
     """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
         self.path = path
-        self.con = connect(path)
+        self.cipher = cipher
+        self.con = connect(path, cipher)
         migrate(self.con)
 
     def close(self) -> None:

@@ -7,7 +7,9 @@ when the reader is not an administrator it is ANDed with a zero-scoring filter o
 field, so tantivy only ever scores readable chunks and the top-k is exact.
 
 ``index.json`` beside the tantivy files records the catalog generation the index reflects
-and the analyzer that produced its terms.
+and the analyzer that produced its terms. An index with no path lives in memory only (an
+encrypted knowledge base never writes its derived indexes to disk): it is built from the
+catalog when the knowledge base opens and its generation is kept in the object.
 """
 
 from __future__ import annotations
@@ -61,13 +63,20 @@ def _schema() -> Any:
 
 
 class LexicalIndex:
-    """A tantivy index in ``path`` plus its ``index.json`` metadata."""
+    """A tantivy index in ``path`` plus its ``index.json`` metadata (``path=None``: in
+    memory, created empty)."""
 
-    def __init__(self, path: Path, analyzer: str, *, create: bool = False) -> None:
+    def __init__(self, path: Path | None, analyzer: str, *, create: bool = False) -> None:
         import tantivy
 
         self.path = path
         self.analyzer = analyzer
+        self._writer: Any = None
+        self.schema = _schema()
+        if path is None:
+            self.index = tantivy.Index(self.schema)
+            self.generation = 0
+            return
         meta = self.read_meta(path)
         if meta is None and not create:
             raise IndexMismatchError(f"no lexical index in {path}")
@@ -77,12 +86,10 @@ class LexicalIndex:
                 f"this kotae analyzes with {analyzer!r}: it must be rebuilt"
             )
         path.mkdir(parents=True, exist_ok=True)
-        self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self.generation = int(meta["generation"]) if meta else 0
         if meta is None:
             self._write_meta(0)
-        self._writer: Any = None
 
     # -- metadata ---------------------------------------------------------------------
     @staticmethod
@@ -98,7 +105,14 @@ class LexicalIndex:
             return None
         return data
 
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
+
     def _write_meta(self, generation: int) -> None:
+        if self.path is None:
+            self.generation = generation
+            return
         tmp = self.path / (META_FILE + ".tmp")
         tmp.write_text(
             json.dumps(

@@ -29,7 +29,7 @@ What a store promises:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -124,6 +124,13 @@ class Store(Protocol):
         session_queries: Iterable[tuple[str, int, str]] = (),
     ) -> None: ...
     def log_delete_before(self, created_before: str) -> int: ...
+
+    # -- audit log (append-only, hash-chained; kotae.security.audit holds the rules) ----
+    def audit_append(
+        self, entry: Mapping[str, Any], seal: Callable[[dict[str, Any]], str], genesis: str
+    ) -> dict[str, Any]: ...
+    def audit_rows(self, since: str | None = None) -> Iterator[dict[str, Any]]: ...
+    def audit_head(self) -> dict[str, Any] | None: ...
 
     # -- evaluation runs ---------------------------------------------------------------
     def create_eval_run(

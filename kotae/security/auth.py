@@ -321,7 +321,19 @@ def authenticate(store: Store, secret: str | None, *, now: datetime | None = Non
     user = get_user(store, key.user)
     if user is None:  # pragma: no cover - keys are deleted with their user (foreign key)
         raise AuthenticationError("invalid API key", message_ja="API キーが正しくありません")
-    last = _parse(key.last_used_at)
-    if last is None or now - last >= TOUCH_EVERY:
+    if touch_due(key, now):
         store.touch_api_key(key.id, stamp(now))
     return Identity(user, key)
+
+
+def touch_due(key: ApiKey, now: datetime) -> bool:
+    """Whether a use of ``key`` at ``now`` is recorded (at most once a minute): its
+    ``last_used_at`` is moved and the audit log records the use."""
+    last = _parse(key.last_used_at)
+    return last is None or now - last >= TOUCH_EVERY
+
+
+def key_prefix(secret: str | None) -> str | None:
+    """The prefix of a well-formed key (public: it is listed), never the secret."""
+    match = _KEY.match(secret.strip()) if secret else None
+    return match.group(1) if match else None

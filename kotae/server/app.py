@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from kotae.config import CONFIG_FILE, Settings, load_settings
 from kotae.errors import ConfigError, KotaeError
 from kotae.kb import KnowledgeBase
+from kotae.security.audit import record_start
 from kotae.security.auth import now_utc, stamp
 from kotae.server.errors import install_error_handlers
 from kotae.server.jobs import Writer
@@ -57,6 +58,16 @@ def check_bind(host: str, kb: KnowledgeBase) -> None:
         )
 
 
+def _models(state: ServerState) -> dict[str, str | None]:
+    """The models the service uses, as the audit log records them."""
+    out: dict[str, str | None] = {}
+    for section in ("generator", "embedder", "reranker"):
+        backend = getattr(state.settings, section)
+        model = backend.options().get("model") or backend.options().get("model_path")
+        out[section] = f"{backend.backend}:{model}" if model else (backend.backend or None)
+    return out
+
+
 def startup_problems(state: ServerState) -> list[str]:
     """One line per problem found at startup (the server still starts)."""
     problems = []
@@ -88,7 +99,9 @@ def _backends(state: ServerState) -> None:
         options = settings.generator.options()
         if settings.generator.backend == "openai":
             options.setdefault("timeout_s", timeout)
-        state.generator = create_generator(settings.generator.backend, options)
+        from kotae.privacy.outgoing import protect
+
+        state.generator = protect(create_generator(settings.generator.backend, options), settings)
     if settings.embedder.backend:
         from kotae.backends.embedders import create_embedder
 
@@ -126,6 +139,8 @@ def create_app(
             state.problems = startup_problems(state)
             for problem in state.problems:
                 log.warning("%s", problem)
+        with state.reading() as kb:
+            record_start(kb, _models(state))
         state.writer = Writer(path, settings)
         state.writer.start()
         app.state.answer_pool = ThreadPoolExecutor(

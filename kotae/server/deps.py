@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kotae.security.auth import Identity, authenticate
+from kotae.errors import AuthenticationError
+from kotae.security.audit import record_kb
+from kotae.security.auth import Identity, authenticate, key_prefix, now_utc, touch_due
 from kotae.server.errors import ApiError
 from kotae.server.state import ServerState
 
@@ -32,8 +34,21 @@ def get_caller(
     """The caller behind ``Authorization: Bearer <key>`` (401 without a valid key), within
     their key's rate limit (429 with ``Retry-After`` beyond it)."""
     secret = credentials.credentials if credentials is not None else None
+    now = now_utc()
     with state.reading() as kb:
-        identity = authenticate(kb.catalog, secret)
+        try:
+            identity = authenticate(kb.catalog, secret, now=now)
+        except AuthenticationError as exc:
+            detail: dict[str, object] = {"reason": str(exc), "path": request.url.path}
+            prefix = key_prefix(secret)
+            if prefix is not None:
+                detail["prefix"] = prefix
+            record_kb(kb, "auth.failed", actor="unknown", detail=detail)
+            raise
+        if identity.key is not None and touch_due(identity.key, now):
+            key = identity.key
+            used = {"key_id": key.id, "prefix": key.prefix, "path": request.url.path}
+            record_kb(kb, "key.used", actor=identity.user.name, target=key.prefix, detail=used)
     if state.limiter is not None and identity.key is not None:
         wait = state.limiter.check(identity.key.id)
         if wait > 0:

@@ -37,6 +37,15 @@ class _Task:
     done: Future[Any]
 
 
+def seal_uploads(kb: KnowledgeBase, folder: Path) -> None:
+    """In an encrypted knowledge base, uploads are kept sealed (``FILE.kenc``,
+    :mod:`kotae.security.sealed`): their plaintext exists only while their job runs."""
+    if kb.cipher is not None:
+        from kotae.security.sealed import seal_all
+
+        seal_all(folder, kb.cipher)
+
+
 class Writer:
     """One thread owning the server's only writing :class:`KnowledgeBase`."""
 
@@ -52,6 +61,7 @@ class Writer:
     def start(self) -> None:
         with KnowledgeBase(self.kb_path, self.settings, sync=False) as kb:
             interrupted = kb.catalog.interrupt_jobs(stamp(now_utc()))
+            seal_uploads(kb, self.kb_path / UPLOADS)  # what a killed server left in plaintext
         if interrupted:
             log.warning("%d ingestion job(s) of an earlier run marked interrupted", interrupted)
         self._thread.start()
@@ -160,6 +170,7 @@ class Writer:
                 entry.update(status="failed", error=failures[source].replace(str(folder), "."))
             else:
                 entry["status"] = "cancelled" if stopped else "failed"
+        seal_uploads(kb, folder)
         detail["done"] = sum(1 for e in detail["files"] if e["status"] == "done")
         statuses = {e["status"] for e in detail["files"]}
         save(

@@ -27,6 +27,7 @@ from kotae.documents import load_document
 from kotae.errors import DocumentError, localized
 from kotae.index.catalog import DocumentRow
 from kotae.kb import KnowledgeBase
+from kotae.security.audit import record_kb
 from kotae.security.auth import Identity
 from kotae.server.deps import MAX_ID, Caller, State
 from kotae.server.errors import ERROR_RESPONSES, ApiError, not_found
@@ -130,7 +131,17 @@ async def delete_document(doc_id: DocId, caller: Caller, state: State) -> dict[s
     # awaited, not waited for in a request thread: a deletion queued behind a long job
     # must not hold one of the few threads that searches need
     removed = await asyncio.wrap_future(writer.submit(lambda w: remove_document(w, doc)))
+    if removed:
+        detail = {"documents": [doc_id], "groups": list(doc.groups)}
+        await run_in_threadpool(_audit, state, caller, "documents.removed", str(doc_id), detail)
     return {"id": doc_id, "deleted": bool(removed)}
+
+
+def _audit(
+    state: ServerState, caller: Identity, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    with state.reading() as kb:
+        record_kb(kb, action, actor=caller.user.name, target=target, detail=detail)
 
 
 def _readable(state: ServerState, doc_id: int, caller: Identity) -> DocumentRow | None:
@@ -147,6 +158,7 @@ def remove_document(kb: KnowledgeBase, doc: DocumentRow) -> int:
     source = Path(doc.source)
     if removed and source.is_relative_to(uploads):
         source.unlink(missing_ok=True)
+        source.with_name(source.name + ".kenc").unlink(missing_ok=True)  # sealed (encrypted)
         folder = source.parent
         if folder.parent == uploads and not any(folder.iterdir()):
             if str(folder) in kb.catalog.acl_rules():
@@ -228,6 +240,8 @@ async def upload(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     await run_in_threadpool(_create_job, state, writer, caller.user.name, saved, wanted)
+    detail = {"job": job_id, "files": [p.name for p in saved], "groups": list(wanted)}
+    await run_in_threadpool(_audit, state, caller, "documents.uploaded", job_id, detail)
     return {"job": job_id, "status": "queued", "status_url": f"/api/jobs/{job_id}"}
 
 

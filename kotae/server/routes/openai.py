@@ -26,6 +26,7 @@ from kotae.answer import Answer, AskOptions, Turn
 from kotae.backends.generators import Completion, GenerationParams, Message
 from kotae.errors import KotaeError
 from kotae.querylog import LogEntry, access_record, record
+from kotae.security.audit import record_kb_query
 from kotae.security.auth import Identity
 from kotae.server.deps import Caller, State
 from kotae.server.errors import ERROR_RESPONSES, ApiError
@@ -413,6 +414,7 @@ def _log_proxy(
     """One ``proxy`` entry in the query log: the caller's messages, the reply, the usage."""
     with state.reading() as kb:
         if not kb.settings.query_log:
+            record_kb_query(kb, "proxy", caller.access, [], status=_status(error))
             return
         last = next((m.content for m in reversed(messages) if m.role == "user"), "")
         entry = LogEntry(
@@ -430,7 +432,12 @@ def _log_proxy(
             error=f"{type(error).__name__}: {error}" if error else None,
             access=access_record(caller.access),
         )
-        record(kb.catalog, entry, keep_days=kb.settings.log.keep_days)
+        log_id = record(kb.catalog, entry, keep_days=kb.settings.log.keep_days)
+        record_kb_query(kb, "proxy", caller.access, [], status=_status(error), log_id=log_id)
+
+
+def _status(error: KotaeError | None) -> str:
+    return "error" if error is not None else "ok"
 
 
 # -- embeddings ---------------------------------------------------------------------------
