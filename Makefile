@@ -7,7 +7,7 @@ KB     ?= demo-kb
 LLAMA_CPP_VERSION := 0.3.36
 LLAMA_SRC := .cache/llama-src
 
-.PHONY: demo test test-integration test-real check lint typecheck unit install install-test bench bench-real clean
+.PHONY: demo test test-integration test-real check lint typecheck unit install install-test bench bench-ui bench-real clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,11 @@ test: check unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_retrieval.py
+	$(BIN)/python benchmarks/render.py
+
+# The web UI's first load in Debian's chromium (Playwright, from the test extra): time and weight.
+bench-ui: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/web_ui.py
 	$(BIN)/python benchmarks/render.py
 
 # The PoC with the real 0.5B model on CPU: extractive, llama.cpp server, in-process (~1 h on 2 cores).

@@ -3,8 +3,8 @@
 Usage: .venv/bin/python benchmarks/render.py [--results DIR] [--doc docs/benchmarks.md]
 
 Only the text between the markers ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` for NAME in
-retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model, server-load, sizing and pii is
-replaced; the prose around them is left as written.
+retrieval, scale, ingest, qa, ask-overhead, eval-run, real-model, server-load, sizing, pii and
+web-ui is replaced; the prose around them is left as written.
 """
 
 from __future__ import annotations
@@ -802,6 +802,36 @@ def replace_section(text: str, name: str, body: list[str]) -> str:
     return pattern.sub(lambda _: block, text, count=1)
 
 
+def render_web_ui(results_dir: Path) -> list[str]:
+    """The web UI's first load in Chromium on loopback (benchmarks/web_ui.py)."""
+    data = read_json(results_dir / "web-ui.json")
+    if data is None:
+        return ["_No run yet: `.venv/bin/python benchmarks/web_ui.py`._"]
+    targets, passes = data["targets"], data["passes"]
+
+    def mark(ok: bool) -> str:
+        return "✅" if ok else "❌"
+
+    return [
+        f"Median of {data['conditions']['runs']} first visits (fresh context: empty cache, "
+        "no cookie), after one warm-up:",
+        "",
+        "| measure | median | slowest | target | passes |",
+        "| --- | ---: | ---: | ---: | :---: |",
+        f"| navigation start → load event | {data['median_load_ms']:.1f} ms | "
+        f"{data['max_load_ms']:.1f} ms | {targets['load_ms']:.0f} ms | "
+        f"{mark(passes['load_ms'])} |",
+        f"| navigation start → login form usable | {data['median_interactive_ms']:.1f} ms | "
+        f"{data['max_interactive_ms']:.1f} ms | {targets['interactive_ms']:.0f} ms | "
+        f"{mark(passes['interactive_ms'])} |",
+        f"| page weight, transferred ({data['requests']} requests, "
+        f"{data['fonts']} fonts) | {data['page_bytes'] / 1024:.1f} KB | | "
+        f"{targets['bytes'] / 1024:.0f} KB | {mark(passes['bytes'])} |",
+        "",
+        measured_on([data]),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
@@ -819,6 +849,7 @@ def main(argv: list[str] | None = None) -> int:
         "server-load": render_server_load,
         "sizing": render_sizing,
         "pii": render_pii,
+        "web-ui": render_web_ui,
     }
     for name, render in sections.items():
         text = replace_section(text, name, render(args.results))

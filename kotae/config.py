@@ -176,6 +176,26 @@ class PrivacySettings(BaseModel):
     mask_outgoing: bool = False
 
 
+class OidcSettings(BaseModel):
+    """``[server.oidc]``: web login through an OpenID Connect provider (code flow + PKCE).
+    The client secret is read from the variable ``client_secret_env`` names, never from
+    ``kotae.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    issuer: str = Field(pattern=r"^https?://\S+$")  # discovery: ISSUER/.well-known/...
+    client_id: str = Field(min_length=1)
+    client_secret_env: str = ""  # the NAME of the variable holding the secret; "" = public
+    redirect_url: str | None = None  # default: https://HOST/ui/oidc/callback of the request
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    user_claim: str = "preferred_username"  # the kotae user name; falls back to "sub"
+    groups_claim: str = "groups"
+    group_map: dict[str, str] = Field(default_factory=dict)  # claim value -> kotae group
+    keep_unmapped: bool = False  # keep group values that group_map does not name
+    role_claim: str = ""  # a claim whose values role_map turns into a role ("" = none)
+    role_map: dict[str, Literal["admin", "editor", "reader"]] = Field(default_factory=dict)
+    label: str = "SSO"  # the login page's button
+
+
 class ServerSettings(BaseModel):
     """``kotae serve``: where it listens and the limits it enforces (safe defaults)."""
 
@@ -192,6 +212,14 @@ class ServerSettings(BaseModel):
     shutdown_timeout_s: float = Field(default=30.0, ge=0, le=3600)  # in-flight requests
     # threads for requests that read (search, documents); more only queue on Python's GIL
     request_threads: int = Field(default=4, ge=1, le=64)
+    # web login (kotae.server.web_auth): sessions end this many hours after the login
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 90)
+    # the session cookie's Secure flag: auto = Secure except over plain http to a loopback host
+    cookie_secure: bool | Literal["auto"] = "auto"
+    # failed logins allowed per user name and per client address within the window
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    oidc: OidcSettings | None = None  # single sign-on for the web UI; None = off
 
 
 class PlanningSettings(BaseModel):

@@ -231,6 +231,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "removed user {name} and their {n} API key(s)",
         "ユーザー {name} とその API キー {n} 件を削除しました",
     ),
+    "password_prompt": ("new password for {name}: ", "{name} の新しいパスワード: "),
+    "password_again": ("the same password again: ", "もう一度同じパスワード: "),
+    "password_mismatch": ("the two passwords differ", "2 回入力したパスワードが一致しません"),
+    "password_empty": ("no password was given on stdin", "標準入力にパスワードがありません"),
+    "password_set": (
+        "password of {name} set: they may log in to the web UI",
+        "{name} のパスワードを設定しました。Web UI にログインできます",
+    ),
+    "password_cleared": (
+        "password of {name} removed: they log in with an API key or single sign-on only",
+        "{name} のパスワードを削除しました。API キーかシングルサインオンでのみログインできます",
+    ),
     "unknown_user": (
         "unknown user {name!r}: add it with `kotae users add {name}`",
         "ユーザー {name!r} は登録されていません。`kotae users add {name}` で追加してください",

@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,39 @@ def test_japanese_messages(kb: Path) -> None:
         assert run.returncode == 2 and run.stderr.startswith("kotae: エラー: "), (args, run.stderr)
         assert words in run.stderr and run.stderr.count("\n") == 1, (args, run.stderr)
     assert ok("users", "list", kb=kb, env=ja).stdout.startswith("ユーザーはいません")
+
+
+def test_users_passwd_sets_checks_and_clears_a_password(tmp_path: Path) -> None:
+    from kotae.security.passwords import verify_password
+
+    kb = tmp_path / "kb"
+    assert kotae("init", str(kb)).returncode == 0
+    assert kotae("users", "add", "sato", kb=kb).returncode == 0
+
+    def passwd(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "kotae.cli.main", "users", "passwd", *args, "--kb", str(kb)]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+
+    def stored() -> str | None:
+        con = sqlite3.connect(kb / "kotae.db")
+        try:
+            row = con.execute("SELECT password_hash FROM users WHERE name='sato'").fetchone()
+        finally:
+            con.close()
+        return None if row[0] is None else str(row[0])
+
+    short = passwd("sato", stdin="short\n")
+    assert short.returncode == 2 and len(short.stderr.strip().splitlines()) == 1
+    assert stored() is None
+    unknown = passwd("kimura", stdin="a long enough password\n")
+    assert unknown.returncode == 2
+    done = passwd("sato", stdin="correct horse battery\n")
+    assert done.returncode == 0, done.stderr
+    hashed = stored()
+    assert (
+        hashed and hashed.startswith("$argon2") and "correct horse" not in done.stdout + done.stderr
+    )
+    assert verify_password(hashed, "correct horse battery")
+    assert not verify_password(hashed, "wrong horse battery")
+    assert passwd("sato", "--clear", stdin="").returncode == 0
+    assert stored() is None

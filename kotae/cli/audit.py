@@ -147,7 +147,7 @@ def audit_export(
     ] = "jsonl",
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", metavar="FILE", help="Write to FILE (default: stdout)."),
+        typer.Option("--out", metavar="FILE", help="Write to FILE (default: stdout)."),
     ] = None,
     kb: KbOption = None,
 ) -> None:

@@ -3,6 +3,8 @@ the server) and their role (what they may do on the server: :mod:`kotae.security
 
 from __future__ import annotations
 
+import getpass
+import sys
 from typing import Annotated
 
 import typer
@@ -14,6 +16,7 @@ from kotae.messages import t
 from kotae.security.audit import record_kb
 from kotae.security.auth import ROLES, check_role, get_user, list_keys, list_users, now_utc
 from kotae.security.auth import set_role as store_role
+from kotae.security.passwords import hash_password
 
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="User name.")]
 ResultJson = Annotated[bool, typer.Option("--json", help="Print the user as JSON.")]
@@ -28,6 +31,7 @@ def register(app: typer.Typer) -> None:
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)
     users_app.command("remove")(users_remove)
+    users_app.command("passwd")(users_passwd)
     app.add_typer(users_app, name="users")
 
 
@@ -118,3 +122,42 @@ def users_remove(name: NameArgument, kb: KbOption = None) -> None:
         console.print(t("removed_user_keys", name=escape(name), n=keys))
     else:
         console.print(t("removed_user", name=escape(name)))
+
+
+def _read_password(name: str) -> str:
+    """The new password: typed twice at a terminal (not echoed), else one line of stdin."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(t("password_prompt", name=name))
+        if getpass.getpass(t("password_again")) != first:
+            fail(t("password_mismatch"))
+        return first
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        fail(t("password_empty"))
+    return line
+
+
+def users_passwd(
+    name: NameArgument,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Remove the password (no password login).")
+    ] = False,
+    kb: KbOption = None,
+) -> None:
+    """Set a user's web-login password (at least 12 characters): typed twice at a
+    terminal, or one line on stdin. Only its argon2 hash is stored.
+
+    Example: kotae users passwd sato
+    """
+    with open_kb(kb) as base:
+        if get_user(base.catalog, name) is None:
+            fail(t("no_user", name=name))
+        if clear:
+            base.catalog.set_password_hash(name, None)
+            record_kb(base, "user.password", target=name, detail={"status": "cleared"})
+            console.print(t("password_cleared", name=escape(name)))
+            return
+        hashed = hash_password(_read_password(name))  # checks the length first
+        base.catalog.set_password_hash(name, hashed)
+        record_kb(base, "user.password", target=name, detail={"status": "set"})
+    console.print(t("password_set", name=escape(name)))

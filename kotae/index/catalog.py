@@ -28,6 +28,7 @@ from kotae.index.catalog_evals import EvalTables
 from kotae.index.catalog_log import LogTables
 from kotae.index.catalog_service import ServiceTables
 from kotae.index.catalog_vectors import VectorTables
+from kotae.index.catalog_web import WebTables
 
 if TYPE_CHECKING:
     from kotae.security.crypto import Cipher
@@ -285,6 +286,36 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     ("0007_audit", _migrate_audit),
+    (
+        # web login (kotae.security.sessions): a password per user (argon2, optional), the
+        # OIDC subject a user is linked to, sessions keyed by the SHA-256 of the cookie's
+        # token, and the OIDC logins under way (state -> nonce, PKCE verifier)
+        "0008_web",
+        """
+        ALTER TABLE users ADD COLUMN password_hash TEXT;
+        ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+            csrf_hash TEXT NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('password', 'api_key', 'oidc')),
+            key_id INTEGER REFERENCES api_keys(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        );
+        CREATE INDEX sessions_by_user ON sessions(user);
+        CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+        CREATE TABLE oidc_logins (
+            id TEXT PRIMARY KEY,
+            nonce TEXT NOT NULL,
+            code_verifier TEXT NOT NULL,
+            redirect_url TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 
@@ -445,7 +476,7 @@ def migrate(con: sqlite3.Connection) -> list[str]:
     return applied
 
 
-class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables):
+class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables, WebTables):
     """Typed access to the catalog tables. Writes go through :meth:`write_documents`."""
 
     def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
@@ -455,6 +486,7 @@ class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables):
         migrate(self.con)
 
     def close(self) -> None:
+        self.close_audit()
         self.con.close()
 
     # -- generation and changes -------------------------------------------------------

@@ -25,7 +25,7 @@ from kotae.security.auth import now_utc, stamp
 from kotae.server.errors import install_error_handlers
 from kotae.server.jobs import Writer
 from kotae.server.limits import BodyLimit, RateLimiter, SecurityHeaders
-from kotae.server.routes import api, documents, openai
+from kotae.server.routes import admin, api, documents, openai, ui_auth, web
 from kotae.server.spec import install_openapi
 from kotae.server.state import ServerState
 
@@ -169,6 +169,9 @@ def create_app(
     app.include_router(openai.router)
     app.include_router(api.router)
     app.include_router(documents.router)
+    app.include_router(admin.router)
+    app.include_router(web.router)
+    app.include_router(ui_auth.router)
     install_openapi(app, settings)
     server = settings.server
     if server.cors_origins:

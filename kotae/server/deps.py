@@ -12,6 +12,7 @@ from kotae.security.audit import record_kb
 from kotae.security.auth import Identity, authenticate, key_prefix, now_utc, touch_due
 from kotae.server.errors import ApiError
 from kotae.server.state import ServerState
+from kotae.server.web_auth import has_session_cookie, session_caller
 
 MAX_ID = 2**53 - 1  # the largest id a request may name: every JSON reader keeps it exact
 
@@ -31,8 +32,14 @@ def get_caller(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Identity:
-    """The caller behind ``Authorization: Bearer <key>`` (401 without a valid key), within
-    their key's rate limit (429 with ``Retry-After`` beyond it)."""
+    """The caller behind ``Authorization: Bearer <key>`` (401 without a valid key), or
+    without one behind the web session's cookie (:mod:`kotae.server.web_auth`: CSRF-checked
+    on unsafe methods), within their key's or session's rate limit (429 with
+    ``Retry-After`` beyond it)."""
+    if credentials is None and has_session_cookie(request):
+        identity, session = session_caller(request, state)
+        limited: object = identity.key.id if identity.key is not None else session.id
+        return _within_limit(request, state, identity, limited)
     secret = credentials.credentials if credentials is not None else None
     now = now_utc()
     with state.reading() as kb:
@@ -49,8 +56,17 @@ def get_caller(
             key = identity.key
             used = {"key_id": key.id, "prefix": key.prefix, "path": request.url.path}
             record_kb(kb, "key.used", actor=identity.user.name, target=key.prefix, detail=used)
-    if state.limiter is not None and identity.key is not None:
-        wait = state.limiter.check(identity.key.id)
+    limited = identity.key.id if identity.key is not None else None
+    return _within_limit(request, state, identity, limited)
+
+
+def _within_limit(
+    request: Request, state: ServerState, identity: Identity, limited: object
+) -> Identity:
+    """``identity``, unless the rate limit of ``limited`` (a key's id, a session's) is
+    reached: 429 with ``Retry-After``."""
+    if state.limiter is not None and limited is not None:
+        wait = state.limiter.check(limited)
         if wait > 0:
             seconds = state.limiter.retry_after(wait)
             raise ApiError(

@@ -220,6 +220,19 @@ def chat(stream: bool, model: str = MODEL, question: str = SECRET_QUERY) -> Send
     return request("POST", "/v1/chat/completions", lambda w: body)
 
 
+def passage_of(acl: str) -> Send:
+    """``GET /api/chunks/{id}`` of the first chunk of the ``acl`` document (found by the
+    admin, whose reads are not under test here)."""
+
+    def send(world: World, who: str | None) -> httpx.Response:
+        doc = world.docs[acl]
+        with world.service.kb() as kb:
+            chunk = next(iter(kb.catalog.chunks_of([doc])))
+        return world.send("GET", f"/api/chunks/{chunk.id}", who)
+
+    return send
+
+
 PUBLIC_ROUTES = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 PUBLIC_API = ("/api/health", "/api/ready")
 
@@ -323,6 +336,67 @@ READS: list[Case] = [
         only({ADMIN, "eto"}, 200, 404),
         "eto's job",
         reveals=True,
+    ),
+]
+
+# the web UI's page and assets: public (they hold no data; the page logs in through /ui/*)
+WEB_PAGES = (("/", "/"), ("/static/{path}", "/static/app.css"))
+
+READS += [
+    *(
+        Case("GET", route, "-", request("GET", url), everyone(200), public=True)
+        for route, url in WEB_PAGES
+    ),
+    Case("GET", "/api/chunks/{chunk_id}", "public", passage_of("public"), everyone(200)),
+    Case(
+        "GET",
+        "/api/chunks/{chunk_id}",
+        "secret",
+        passage_of("secret"),
+        only(READS_SECRET, 200, 404),
+        reveals=True,
+    ),
+    Case("GET", "/api/log", "-", request("GET", "/api/log"), everyone(200)),
+    *(
+        Case("GET", path, "-", request("GET", path), only({ADMIN}, 200, 403))
+        for path in ("/api/admin/users", "/api/admin/keys", "/api/admin/groups")
+    ),
+    # no evaluation run in this knowledge base: the admin's answer is 404
+    Case(
+        "GET",
+        "/api/admin/report",
+        "-",
+        request("GET", "/api/admin/report"),
+        only({ADMIN}, 404, 403),
+    ),
+    # admin changes, idempotent or on nothing, so that every caller can send them
+    Case(
+        "PUT",
+        "/api/admin/users/{name}",
+        "-",
+        request("PUT", "/api/admin/users/matrix", lambda w: {"groups": ["sales"]}),
+        only({ADMIN}, 200, 403),
+    ),
+    Case(
+        "DELETE",
+        "/api/admin/users/{name}",
+        "-",
+        request("DELETE", "/api/admin/users/nobody-at-all"),
+        only({ADMIN}, 404, 403),
+    ),
+    Case(
+        "POST",
+        "/api/admin/keys",
+        "-",
+        request("POST", "/api/admin/keys", lambda w: {"user": "nobody-at-all"}),
+        only({ADMIN}, 404, 403),
+    ),
+    Case(
+        "DELETE",
+        "/api/admin/keys/{key_id}",
+        "-",
+        request("DELETE", "/api/admin/keys/999999"),
+        only({ADMIN}, 404, 403),
     ),
 ]
 
@@ -478,13 +552,26 @@ def routes_of(app: FastAPI) -> set[tuple[str, str]]:
     return served
 
 
+# the web login's routes (their own rules: no key needed to log in; a session cookie, CSRF):
+# tests/server/test_web_auth.py and tests/server/test_oidc.py cover each of them
+WEB_LOGIN_ROUTES = {
+    ("POST", "/ui/login"),
+    ("GET", "/ui/session"),
+    ("POST", "/ui/logout"),
+    ("GET", "/ui/config"),
+    ("GET", "/ui/oidc/login"),
+    ("GET", "/ui/oidc/callback"),
+}
+
+
 def test_every_route_is_in_the_matrix(reads: World) -> None:
-    served = routes_of(reads.client.app)
+    served = routes_of(reads.client.app) - WEB_LOGIN_ROUTES
     covered = {(case.method, case.route) for case in CASES}
     assert served - covered == set(), "routes without a matrix entry"
     assert covered - served == set(), "matrix entries for routes the app does not serve"
     public = {(case.method, case.route) for case in CASES if case.public}
-    assert public == {("GET", path) for path in (*PUBLIC_ROUTES, *PUBLIC_API)}
+    pages = tuple(route for route, _ in WEB_PAGES)
+    assert public == {("GET", path) for path in (*PUBLIC_ROUTES, *PUBLIC_API, *pages)}
 
 
 def test_a_refusal_tells_nothing_of_a_hidden_document(reads: World) -> None:
