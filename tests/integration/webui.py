@@ -117,10 +117,17 @@ def set_password(kb: KnowledgeBase, name: str, password: str) -> None:
 
 
 def tiny_model(llama_server: str) -> str:
-    """The ``[generator]`` of the tiny random Llama served by ``llama_server``."""
+    """The ``[generator]`` of the tiny random Llama served by ``llama_server``.
+
+    Its random weights write gibberish, which cites nothing: a GBNF grammar (llama.cpp's
+    constrained decoding, sent through ``extra_body`` as a deployment could) makes it reply
+    with the citation alone, "[1]". kotae streams that reply, finds no answer in it and
+    shows the best evidence sentence of source [1] instead (kotae.replies): a streamed,
+    cited answer through the whole real path, model server included."""
     return (
         f'[generator]\nbackend = "openai"\nbase_url = "{llama_server}"\n'
         f'model = "{MODEL_ALIAS}"\ncontext_window = 1024\n'
+        "extra_body = { grammar = 'root ::= \"[1]\"' }\n"
     )
 
 
