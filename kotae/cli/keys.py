@@ -26,7 +26,7 @@ from kotae.cli.common import (
 from kotae.index.store import Store
 from kotae.kb import open_kb
 from kotae.messages import t
-from kotae.security.audit import record_kb
+from kotae.security.audit import record_key
 from kotae.security.auth import (
     KEY_START,
     ApiKey,
@@ -81,18 +81,7 @@ def keys_create(
     expires_at = None if expires is None else parse_expiry(expires)  # checked first
     with open_kb(kb) as base:
         secret, key = create_key(base.catalog, user, name=name.strip(), expires_at=expires_at)
-        record_kb(
-            base,
-            "key.created",
-            target=key.prefix,
-            detail={
-                "key_id": key.id,
-                "prefix": key.prefix,
-                "user": key.user,
-                "name": key.name,
-                "expires_at": key.expires_at,
-            },
-        )
+        record_key(base, "key.created", key)
     if json_out:
         print_json({"key": secret, **key.to_dict()})
     else:
@@ -171,12 +160,7 @@ def keys_revoke(
         before = _find(base.catalog, target)
         key = revoke_key(base.catalog, str(before.id))
         if before.revoked_at is None:
-            record_kb(
-                base,
-                "key.revoked",
-                target=key.prefix,
-                detail={"key_id": key.id, "prefix": key.prefix, "user": key.user},
-            )
+            record_key(base, "key.revoked", key)
     if json_out:
         print_json(key.to_dict())
         return

@@ -333,3 +333,11 @@ def record_start(kb: Any, models: Mapping[str, str | None]) -> None:
         )
     record_kb(kb, "service.started", detail={"config_sha256": digest, "models": dict(models)})
     kb.catalog.set_meta(_CONFIG_KEY, digest)
+
+
+def record_key(kb: Any, action: str, key: Any, *, actor: str | None = None) -> None:
+    """``key.created`` or ``key.revoked`` for API key ``key`` (never the key itself)."""
+    detail: dict[str, Any] = {"key_id": key.id, "prefix": key.prefix, "user": key.user}
+    if action == "key.created":
+        detail.update(name=key.name, expires_at=key.expires_at)
+    record_kb(kb, action, actor=actor, target=key.prefix, detail=detail)

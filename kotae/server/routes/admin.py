@@ -20,7 +20,7 @@ from kotae.acl import list_groups, parse_groups
 from kotae.errors import KotaeError
 from kotae.querylog import list_entries
 from kotae.retrieval import SearchResult
-from kotae.security.audit import record_kb
+from kotae.security.audit import record_kb, record_key
 from kotae.security.auth import (
     create_key,
     find_key,
@@ -223,19 +223,7 @@ def new_key(request: KeyRequest, caller: Caller, state: State) -> dict[str, Any]
         secret, key = create_key(
             kb.catalog, request.user, name=request.name.strip(), expires_at=expires_at
         )
-        record_kb(
-            kb,
-            "key.created",
-            actor=caller.user.name,
-            target=key.prefix,
-            detail={
-                "key_id": key.id,
-                "prefix": key.prefix,
-                "user": key.user,
-                "name": key.name,
-                "expires_at": key.expires_at,
-            },
-        )
+        record_key(kb, "key.created", key, actor=caller.user.name)
     return {"key": secret, **key.to_dict()}
 
 
@@ -255,13 +243,7 @@ def delete_key(key_id: KeyId, caller: Caller, state: State) -> dict[str, Any]:
             raise not_found("API key", "API キー") from exc
         key = revoke_key(kb.catalog, str(key_id))
         if before.revoked_at is None:
-            record_kb(
-                kb,
-                "key.revoked",
-                actor=caller.user.name,
-                target=key.prefix,
-                detail={"key_id": key.id, "prefix": key.prefix, "user": key.user},
-            )
+            record_key(kb, "key.revoked", key, actor=caller.user.name)
     return key.to_dict()
 
 
