@@ -183,6 +183,12 @@ class _Writer:
 
     def _write(self, batch: _Batch, remove_ids: Sequence[int] = ()) -> None:
         terms = batch.terms.result() if batch.docs else []
+        if self.kb.encrypted:  # its lexical index is rebuilt from these on every open
+            position = 0
+            for doc, _ in batch.docs:
+                doc.terms = terms[position : position + len(doc.chunks)]
+                doc.analyzer = self.kb.analyzer_id
+                position += len(doc.chunks)
         generation, written = self.kb.catalog.write_documents(
             [d for d, _ in batch.docs], remove_ids=remove_ids
         )

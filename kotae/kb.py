@@ -76,6 +76,17 @@ class Access:
         return self.groups is None or not groups or bool(self.groups.intersection(groups))
 
 
+def _batches(rows: Iterator[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
+    batch: list[ChunkRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def find_kb_dir(explicit: str | Path | None = None) -> Path:
     """``--kb DIR``, else ``$KOTAE_KB``, else the current directory."""
     if explicit:
@@ -328,10 +339,23 @@ class KnowledgeBase:
         return lexical
 
     def indexed_chunks(self, rows: Iterator[ChunkRow]) -> Iterator[IndexedChunk]:
-        for row in rows:
-            text = index_text(row.title, row.heading_path, row.text)
-            terms = self.tokenizer.analyze(text, normalized=True)
-            yield IndexedChunk(row.id, row.document_id, acl_terms_of(row.groups), terms.joined())
+        """``rows`` as the lexical index takes them. An encrypted knowledge base reads the
+        fields its ingestion analyzed (``chunk_terms``, when this analyzer made them) and
+        analyzes only the chunks without: its in-memory index is rebuilt on every open."""
+        for batch in _batches(rows, 500):
+            stored = (
+                self.catalog.chunk_terms([r.id for r in batch], self.analyzer_id)
+                if self.encrypted
+                else {}
+            )
+            for row in batch:
+                saved = stored.get(row.id)
+                if saved is not None and len(saved) == 3:
+                    fields = (saved[0], saved[1], saved[2])
+                else:
+                    text = index_text(row.title, row.heading_path, row.text)
+                    fields = self.tokenizer.analyze(text, normalized=True).joined()
+                yield IndexedChunk(row.id, row.document_id, acl_terms_of(row.groups), fields)
 
     @property
     def dense_enabled(self) -> bool:

@@ -212,13 +212,15 @@ def test_groups_list_shows_members_rules_and_documents(kb: KnowledgeBase, tmp_pa
 
 def _as_before_rules(db: Path) -> None:
     """Turn a catalog back into one made before 0004_acl_rules (and so before 0005 to
-    0008), with mixed-case names."""
+    0009), with mixed-case names."""
     con = sqlite3.connect(db)
     con.executescript(
         "DROP TABLE sessions; DROP TABLE oidc_logins;"
         "ALTER TABLE users DROP COLUMN password_hash; ALTER TABLE users DROP COLUMN oidc_subject;"
         "DROP TABLE audit_log;"
-        "DELETE FROM schema_migrations WHERE name IN ('0007_audit', '0008_web');"
+        "DROP TABLE chunk_terms;"
+        "DELETE FROM schema_migrations"
+        " WHERE name IN ('0007_audit', '0008_web', '0009_chunk_terms');"
         "DROP TABLE api_keys; DROP TABLE feedback; DROP TABLE jobs;"
         "ALTER TABLE users DROP COLUMN role;"
         "DELETE FROM schema_migrations WHERE name = '0006_service';"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -316,6 +317,18 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    (
+        # the analyzed fields of each chunk of an encrypted knowledge base (its lexical
+        # index lives in memory and is rebuilt from these on open)
+        "0009_chunk_terms",
+        """
+        CREATE TABLE chunk_terms (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            analyzer TEXT NOT NULL,
+            fields BLOB NOT NULL
+        )
+        """,
+    ),
 ]
 
 
@@ -371,6 +384,20 @@ class NewDocument:
     metadata: dict[str, str] = field(default_factory=dict)
     vectors: Sequence[bytes] | None = None  # one float32 blob per chunk
     vector_model: str = ""
+    # an encrypted knowledge base keeps each chunk's analyzed fields, so that its in-memory
+    # lexical index is rebuilt on open without analyzing again (``chunk_terms``)
+    terms: Sequence[Sequence[str]] | None = None
+    analyzer: str = ""
+
+
+def _packed_terms(fields: Sequence[str]) -> bytes:
+    """A chunk's analyzed fields as stored: JSON, zlib-compressed (the character bigrams
+    repeat: about a quarter of the size)."""
+    return zlib.compress(json.dumps(list(fields), ensure_ascii=False).encode(), 1)
+
+
+def _unpacked_terms(blob: bytes) -> tuple[str, ...]:
+    return tuple(json.loads(zlib.decompress(blob)))
 
 
 def _now() -> str:
@@ -618,6 +645,15 @@ class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables, W
                     "INSERT INTO chunk_vectors VALUES (?, ?, ?)",
                     (cur.lastrowid, doc.vector_model, doc.vectors[i]),
                 )
+            if doc.terms is not None:
+                con.execute(
+                    "INSERT INTO chunk_terms VALUES (?, ?, ?)",
+                    (
+                        cur.lastrowid,
+                        doc.analyzer,
+                        _packed_terms(doc.terms[i]),
+                    ),
+                )
         return ids
 
     # -- reads ------------------------------------------------------------------------
@@ -709,6 +745,20 @@ class Catalog(VectorTables, EvalTables, LogTables, ServiceTables, AuditTables, W
                     part,
                 )
             )
+
+    def chunk_terms(self, chunk_ids: Sequence[int], analyzer: str) -> dict[int, tuple[str, ...]]:
+        """The stored analyzed fields of these chunks, when ``analyzer`` made them."""
+        out: dict[int, tuple[str, ...]] = {}
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows = self.con.execute(
+                f"SELECT chunk_id, fields FROM chunk_terms WHERE analyzer = ? "
+                f"AND chunk_id IN ({','.join('?' * len(part))})",
+                (analyzer, *part),
+            )
+            out.update((int(r[0]), _unpacked_terms(r[1])) for r in rows)
+        return out
 
     def all_chunks(self) -> Iterator[ChunkRow]:
         yield from (self._chunk(r) for r in self.con.execute(self._CHUNK_SELECT))

@@ -219,6 +219,22 @@ def test_results_are_those_of_a_plain_kb(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "enc" / "index").exists()
 
 
+def test_the_in_memory_index_is_rebuilt_from_the_stored_terms_or_by_analyzing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOTAE_MASTER_KEY", PASSPHRASE)
+    _build(tmp_path / "enc", encrypt=True).close()
+    with KnowledgeBase(tmp_path / "enc") as kb:
+        chunks = kb.catalog.counts()["chunks"]
+        stored = kb.catalog.chunk_terms([r.id for r in kb.catalog.all_chunks()], kb.analyzer_id)
+        assert chunks > 0 and len(stored) == chunks  # every chunk's fields, as ingested
+        expected = {q: [r.chunk_id for r in kb.search(q, k=8, log=False)] for q in QUERIES}
+        kb.catalog.con.execute("DELETE FROM chunk_terms WHERE chunk_id % 2 = 0")
+    with KnowledgeBase(tmp_path / "enc") as kb:  # half stored, half analyzed again
+        assert {q: [r.chunk_id for r in kb.search(q, k=8, log=False)] for q in QUERIES} == expected
+        assert kb.catalog.chunk_terms([1], "another/analyzer") == {}
+
+
 def test_a_second_connection_follows_the_writer_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
