@@ -56,6 +56,14 @@ NewKbOption = Annotated[
     str | None, typer.Option("--kb", metavar="DIR", help=KB_HELP, callback=_kb_value)
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ReportLangOption = Annotated[
+    str | None,
+    typer.Option("--lang", metavar="LANG", help="ja or en (default: the interface's)."),
+]
+ReportOutOption = Annotated[
+    Path | None,
+    typer.Option("--out", metavar="FILE", help="Write to FILE instead of printing."),
+]
 LimitOption = Annotated[
     int | None,
     typer.Option(

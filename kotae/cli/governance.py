@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from kotae.cli.common import check_output, console, fail
+from kotae.cli.common import ReportLangOption, ReportOutOption, check_output, console, fail
 from kotae.errors import ConfigError, localized
 from kotae.messages import t, ui_language
 from kotae.planning import governance
@@ -43,14 +43,8 @@ def assess(
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="markdown or html.")
     ] = "markdown",
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", metavar="LANG", help="ja or en (default: the interface's)."),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", metavar="FILE", help="Write to FILE instead of printing."),
-    ] = None,
+    lang: ReportLangOption = None,
+    out: ReportOutOption = None,
 ) -> None:
     """Assess one AI use: the EU AI Act risk class (prohibited, high-risk, limited, minimal)
     with its obligations, the GPAI items to check with the model's provider, and a checklist

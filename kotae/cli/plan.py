@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from kotae.cli.common import KbOption, check_output, console, fail
+from kotae.cli.common import (
+    KbOption,
+    ReportLangOption,
+    ReportOutOption,
+    check_output,
+    console,
+    fail,
+)
 from kotae.cli.recommend import _catalog
 from kotae.config import CONFIG_FILE, load_settings
 from kotae.kb import DB_FILE, KnowledgeBase, find_kb_dir
@@ -56,14 +63,8 @@ def plan(
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="html or markdown.")
     ] = "markdown",
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", metavar="LANG", help="ja or en (default: the interface's)."),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", metavar="FILE", help="Write to FILE instead of printing."),
-    ] = None,
+    lang: ReportLangOption = None,
+    out: ReportOutOption = None,
     kb: KbOption = None,
 ) -> None:
     """One adoption plan: the use case and KPIs with the latest eval run's verdicts, the

@@ -157,6 +157,19 @@ def check_user(service: Service, name: str, readable: set[int], query: str, k: i
     shown = {s["document_id"] for s in answer["sources"] + answer["citations"]}
     assert shown <= readable, f"{context}: ask shows documents {shown - readable}"
 
+    # the web UI's paths: a passage opens for its readers only (hidden = not found), and a
+    # search filtered to one document (the UI's filter) never reaches an unreadable one
+    for hit in everything.json()["results"]:
+        r = c.get(f"/api/chunks/{hit['chunk_id']}", headers=headers)
+        assert r.status_code == (200 if hit["document_id"] in readable else 404), context
+        one = c.get(
+            "/api/search",
+            params={"q": query, "k": k, "document": hit["document_id"]},
+            headers=headers,
+        )
+        assert one.status_code == 200, one.text
+        assert {h["document_id"] for h in one.json()["results"]} <= readable, context
+
     chat = {"model": MODEL, "messages": [{"role": "user", "content": query}]}
     r = c.post("/v1/chat/completions", json=chat, headers=headers)
     assert r.status_code == 200, r.text
@@ -208,3 +221,12 @@ def test_http_reads_respect_the_acl(
             assert {d["id"] for d in listed.json()["documents"]} == readable, name
             for query in query_list:
                 check_user(service, name, readable, query, k)
+            # the log as the user reads it: others' entries redacted, so no text of a
+            # document the user may not read (their own entries only cite readable ones)
+            log = service.client.get("/api/log", headers=service.auth(name)).json()["entries"]
+            for entry in log:
+                if entry["user"] != name and role != "admin":
+                    assert entry["redacted"] and not entry["retrieved"], name
+                cited = {c["document_id"] for c in entry["citations"]}
+                cited |= {r["document_id"] for r in entry["retrieved"]}
+                assert cited <= readable, f"{name}: the log shows documents {cited - readable}"
